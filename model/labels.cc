@@ -1,0 +1,169 @@
+#include "model/labels.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "xxhash.h"
+
+namespace kura::model {
+namespace {
+
+constexpr char kSep = '\xff';
+
+// Go's strconv.Quote for the characters label values can hold: escapes quotes, backslashes and
+// control characters; UTF-8 passes through.
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\t': out->append("\\t"); break;
+      case '\r': out->append("\\r"); break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          absl::StrAppend(out, "\\x", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+Labels Labels::FromSorted(std::vector<Label> sorted) {
+  Labels l;
+  l.labels_ = std::move(sorted);
+  return l;
+}
+
+Labels Labels::FromUnsorted(std::vector<Label> labels) {
+  std::stable_sort(labels.begin(), labels.end(),
+                   [](const Label& a, const Label& b) { return a.name < b.name; });
+  std::vector<Label> out;
+  out.reserve(labels.size());
+  for (auto& l : labels) {
+    if (!out.empty() && out.back().name == l.name) {
+      out.back() = std::move(l);
+    } else {
+      out.push_back(std::move(l));
+    }
+  }
+  return FromSorted(std::move(out));
+}
+
+std::string_view Labels::Get(std::string_view name) const {
+  for (const auto& l : labels_) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+bool Labels::Has(std::string_view name) const {
+  return std::any_of(labels_.begin(), labels_.end(),
+                     [&](const Label& l) { return l.name == name; });
+}
+
+Labels Labels::With(std::string_view name, std::string_view value) const {
+  std::vector<Label> out;
+  out.reserve(labels_.size() + 1);
+  bool placed = false;
+  for (const auto& l : labels_) {
+    if (!placed && l.name >= name) {
+      placed = true;
+      if (!value.empty()) out.push_back({std::string(name), std::string(value)});
+      if (l.name == name) continue;
+    }
+    out.push_back(l);
+  }
+  if (!placed && !value.empty()) out.push_back({std::string(name), std::string(value)});
+  return FromSorted(std::move(out));
+}
+
+Labels Labels::Without(std::string_view name) const { return With(name, ""); }
+
+Labels Labels::Keep(absl::Span<const std::string> names) const {
+  std::vector<Label> out;
+  for (const auto& l : labels_) {
+    if (std::find(names.begin(), names.end(), l.name) != names.end()) out.push_back(l);
+  }
+  return FromSorted(std::move(out));
+}
+
+Labels Labels::Drop(absl::Span<const std::string> names) const {
+  std::vector<Label> out;
+  for (const auto& l : labels_) {
+    if (std::find(names.begin(), names.end(), l.name) == names.end()) out.push_back(l);
+  }
+  return FromSorted(std::move(out));
+}
+
+std::string Labels::CanonicalBytes() const {
+  std::string out;
+  size_t n = 0;
+  for (const auto& l : labels_) n += l.name.size() + l.value.size() + 2;
+  out.reserve(n);
+  for (const auto& l : labels_) {
+    out.append(l.name);
+    out.push_back(kSep);
+    out.append(l.value);
+    out.push_back(kSep);
+  }
+  return out;
+}
+
+bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
+  std::vector<Label> labels;
+  while (!bytes.empty()) {
+    size_t a = bytes.find(kSep);
+    if (a == std::string_view::npos) return false;
+    size_t b = bytes.find(kSep, a + 1);
+    if (b == std::string_view::npos) return false;
+    labels.push_back({std::string(bytes.substr(0, a)), std::string(bytes.substr(a + 1, b - a - 1))});
+    bytes.remove_prefix(b + 1);
+  }
+  *out = FromSorted(std::move(labels));
+  return true;
+}
+
+uint64_t Labels::Hash() const {
+  std::string bytes = CanonicalBytes();
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+std::string Labels::ToString() const {
+  std::string out;
+  std::string_view name = Get(kMetricNameLabel);
+  out.append(name);
+  bool first = true;
+  out.push_back('{');
+  for (const auto& l : labels_) {
+    if (l.name == kMetricNameLabel) continue;
+    if (!first) out.append(", ");
+    first = false;
+    out.append(l.name);
+    out.push_back('=');
+    AppendQuoted(&out, l.value);
+  }
+  out.push_back('}');
+  if (!name.empty() && first) out.resize(out.size() - 2);
+  return out;
+}
+
+int Labels::Compare(const Labels& a, const Labels& b) {
+  size_t n = std::min(a.labels_.size(), b.labels_.size());
+  for (size_t i = 0; i < n; ++i) {
+    const Label& x = a.labels_[i];
+    const Label& y = b.labels_[i];
+    if (int c = x.name.compare(y.name); c != 0) return c < 0 ? -1 : 1;
+    if (int c = x.value.compare(y.value); c != 0) return c < 0 ? -1 : 1;
+  }
+  if (a.labels_.size() == b.labels_.size()) return 0;
+  return a.labels_.size() < b.labels_.size() ? -1 : 1;
+}
+
+}  // namespace kura::model

@@ -1,0 +1,43 @@
+#pragma once
+
+// The one iterator shape: pull with Next(), read with At(), error at the end with status().
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "model/labels.h"
+#include "model/sample.h"
+
+namespace kura::model {
+
+// Samples of one series in ascending timestamp order, without duplicates.
+class SampleIterator {
+ public:
+  virtual ~SampleIterator() = default;
+  // Advances to the next sample; false at the end or on error (see status()).
+  virtual bool Next() = 0;
+  // REQUIRES: the last Next() returned true.
+  virtual Sample At() const = 0;
+  virtual absl::Status status() const = 0;
+};
+
+// One selected series. Its samples are read lazily, so listing series costs no chunk reads.
+class Series {
+ public:
+  virtual ~Series() = default;
+  virtual const Labels& labels() const = 0;
+  // A new iterator over the samples inside the time range the series was selected for.
+  virtual std::unique_ptr<SampleIterator> NewIterator() const = 0;
+};
+
+// Series ordered by Labels::Compare, each label set at most once.
+class SeriesSet {
+ public:
+  virtual ~SeriesSet() = default;
+  virtual bool Next() = 0;
+  // REQUIRES: the last Next() returned true. Valid until the next call to Next().
+  virtual const Series& At() const = 0;
+  virtual absl::Status status() const = 0;
+};
+
+}  // namespace kura::model

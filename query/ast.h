@@ -1,0 +1,136 @@
+#pragma once
+
+// The PromQL abstract syntax tree: a closed set of plain structs held in Expr's variant. The
+// engine dispatches on the variant in one Eval function; the parser builds it; String() prints
+// it back in Prometheus's canonical form (used by format_query and error messages).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/matcher.h"
+
+namespace kura::query {
+
+enum class ValueType { kNone, kScalar, kVector, kMatrix, kString };
+
+// Byte offsets into the query text, [start, end).
+struct PositionRange {
+  int start = 0;
+  int end = 0;
+};
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+// How `@` pins an evaluation time.
+enum class AtModifier { kNone, kTimestamp, kStart, kEnd };
+
+struct NumberLiteral {
+  double value = 0;
+};
+
+struct StringLiteral {
+  std::string value;
+};
+
+// `name{l="v", ...} [offset d] [@ t]`. `matchers` includes the __name__ matcher when a name
+// was given.
+struct VectorSelector {
+  std::string name;
+  std::vector<model::LabelMatcher> matchers;
+  int64_t offset_ms = 0;  // positive looks back in time; negative forward
+  AtModifier at = AtModifier::kNone;
+  int64_t at_ms = 0;  // when at == kTimestamp
+};
+
+// `selector[range]`. `selector` holds a VectorSelector (which carries offset and @).
+struct MatrixSelector {
+  ExprPtr selector;
+  int64_t range_ms = 0;
+};
+
+// `expr[range:step] [offset d] [@ t]`; step_ms == 0 means the default evaluation interval.
+struct SubqueryExpr {
+  ExprPtr expr;
+  int64_t range_ms = 0;
+  int64_t step_ms = 0;
+  int64_t offset_ms = 0;
+  AtModifier at = AtModifier::kNone;
+  int64_t at_ms = 0;
+};
+
+// A function call; `name` is the PromQL function name (e.g. "rate").
+struct Call {
+  std::string name;
+  std::vector<ExprPtr> args;
+};
+
+enum class AggregateOp {
+  kSum, kAvg, kMin, kMax, kCount, kGroup, kStddev, kStdvar, kTopk, kBottomk, kQuantile,
+  kCountValues, kLimitk, kLimitRatio
+};
+
+// `op [by|without (labels)] ([param,] expr)`.
+struct AggregateExpr {
+  AggregateOp op = AggregateOp::kSum;
+  ExprPtr expr;
+  ExprPtr param;  // topk/bottomk/quantile/count_values/limitk/limit_ratio only
+  std::vector<std::string> grouping;
+  bool without = false;
+  bool grouping_given = false;  // `by ()` differs from no clause only when printing
+};
+
+enum class BinaryOp {
+  kAdd, kSub, kMul, kDiv, kMod, kPow, kAtan2,
+  kEql, kNeq, kGtr, kLss, kGte, kLte,
+  kAnd, kOr, kUnless
+};
+
+enum class VectorMatchCardinality { kOneToOne, kManyToOne, kOneToMany, kManyToMany };
+
+struct VectorMatching {
+  VectorMatchCardinality card = VectorMatchCardinality::kOneToOne;
+  std::vector<std::string> matching_labels;  // the on(...) or ignoring(...) list
+  bool on = false;                           // true: on(...); false: ignoring(...)
+  std::vector<std::string> include;          // group_left/group_right(...) extra labels
+};
+
+struct BinaryExpr {
+  BinaryOp op = BinaryOp::kAdd;
+  ExprPtr lhs;
+  ExprPtr rhs;
+  bool return_bool = false;
+  // Set when both sides are vectors (or a matching clause was written).
+  std::optional<VectorMatching> matching;
+};
+
+struct UnaryExpr {
+  bool negate = false;  // '-' when true, '+' otherwise
+  ExprPtr expr;
+};
+
+struct ParenExpr {
+  ExprPtr expr;
+};
+
+struct Expr {
+  using Node = std::variant<NumberLiteral, StringLiteral, VectorSelector, MatrixSelector,
+                            SubqueryExpr, Call, AggregateExpr, BinaryExpr, UnaryExpr, ParenExpr>;
+  Node node;
+  PositionRange pos;
+  ValueType type = ValueType::kNone;  // set by the parser's type check
+
+  // Canonical PromQL text, as Prometheus's String() prints it.
+  std::string String() const;
+};
+
+std::string_view AggregateOpName(AggregateOp op);
+std::string_view BinaryOpName(BinaryOp op);
+bool IsComparisonOp(BinaryOp op);
+bool IsSetOp(BinaryOp op);
+
+}  // namespace kura::query

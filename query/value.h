@@ -1,0 +1,43 @@
+#pragma once
+
+// Values a PromQL query evaluates to, as the engine hands them to the API.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/labels.h"
+#include "query/ast.h"
+
+namespace kura::query {
+
+struct FloatPoint {
+  int64_t t = 0;  // ms
+  double v = 0;
+};
+
+// One sample of an instant vector.
+struct VectorElement {
+  model::Labels labels;
+  int64_t t = 0;  // ms
+  double v = 0;
+};
+
+// One series of a range vector / matrix.
+struct MatrixSeries {
+  model::Labels labels;
+  std::vector<FloatPoint> points;  // ascending t
+};
+
+struct QueryResult {
+  ValueType type = ValueType::kNone;
+  FloatPoint scalar;                  // type == kScalar
+  std::string string_value;           // type == kString (time in scalar.t)
+  std::vector<VectorElement> vector;  // type == kVector, in the engine's output order
+  std::vector<MatrixSeries> matrix;   // type == kMatrix, sorted by labels
+  // Annotation texts without position, e.g. "PromQL info: metric might not be a counter, ..."
+  std::vector<std::string> warnings;
+  std::vector<std::string> infos;
+};
+
+}  // namespace kura::query

@@ -1,0 +1,35 @@
+#pragma once
+
+// Decoding of chunks written by ChunkEncoder.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "model/series_set.h"
+
+namespace kura::storage {
+
+// Iterates the samples of one encoded chunk whose timestamps lie in [min_time_ms, max_time_ms].
+// `chunk` must stay alive and unchanged while the iterator is used. A corrupt chunk ends the
+// iteration with a DataLoss status.
+std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk,
+                                                        int64_t min_time_ms = INT64_MIN,
+                                                        int64_t max_time_ms = INT64_MAX);
+
+// Same, but the iterator owns its copy of the bytes.
+std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
+                                                              int64_t min_time_ms = INT64_MIN,
+                                                              int64_t max_time_ms = INT64_MAX);
+
+// Reads the header: sample count and time bounds, without decoding samples.
+struct ChunkMeta {
+  int num_samples = 0;
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+};
+absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta);
+
+}  // namespace kura::storage

@@ -1,0 +1,47 @@
+#pragma once
+
+// ChunkEncoder: appends samples of one series to an encoded chunk (format in
+// docs/format/chunk.md; the first byte is the format version).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kura::storage {
+
+// Gorilla-style: delta-of-delta timestamps, XOR-compressed float bits. Every float bit pattern
+// round-trips (NaN payloads, the stale marker, +-Inf, -0). Thread-compatible.
+class ChunkEncoder {
+ public:
+  ChunkEncoder();
+  ChunkEncoder(const ChunkEncoder&) = delete;
+  ChunkEncoder& operator=(const ChunkEncoder&) = delete;
+  ChunkEncoder(ChunkEncoder&&) = default;
+  ChunkEncoder& operator=(ChunkEncoder&&) = default;
+
+  // REQUIRES: timestamp_ms > the previous appended timestamp.
+  void Append(int64_t timestamp_ms, double value);
+
+  int num_samples() const { return num_samples_; }
+  int64_t min_time_ms() const { return min_time_ms_; }
+  int64_t max_time_ms() const { return max_time_ms_; }
+  // The complete encoded chunk so far; valid until the next Append. Decodable at any point.
+  std::string_view bytes() const;
+  // Size of bytes() without building it.
+  size_t size_bytes() const;
+
+ private:
+  std::string buf_;  // header + bit stream
+  int num_samples_ = 0;
+  int64_t min_time_ms_ = 0;
+  int64_t max_time_ms_ = 0;
+  // Encoder state (the helper that implements this may change the private section freely).
+  int64_t prev_t_ = 0;
+  int64_t prev_delta_ = 0;
+  uint64_t prev_bits_ = 0;
+  int prev_leading_ = 0xff;
+  int prev_trailing_ = 0;
+  int bit_count_ = 0;
+};
+
+}  // namespace kura::storage
