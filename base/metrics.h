@@ -62,6 +62,11 @@ class Histogram {
 // Owns metrics; families are grouped by name in the exposition. Thread-safe.
 class Registry {
  public:
+  Registry();
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
   // The returned references stay valid for the registry's lifetime. Registering the same name
   // and labels twice returns the same metric.
   Counter& AddCounter(const std::string& name, const std::string& help,

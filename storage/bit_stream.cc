@@ -1,1 +1,94 @@
-// Placeholder: replaced by the implementation.
+#include "storage/bit_stream.h"
+
+#include <algorithm>
+
+namespace kura::storage {
+namespace {
+
+inline uint64_t LowMask(int num_bits) {
+  return num_bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << num_bits) - 1;
+}
+
+}  // namespace
+
+void BitWriter::WriteBits(uint64_t value, int num_bits) {
+  while (num_bits > 0) {
+    if (free_bits_ == 0) {
+      dst_->push_back('\0');
+      free_bits_ = 8;
+    }
+    const int take = std::min(num_bits, free_bits_);
+    num_bits -= take;
+    const uint64_t part = (value >> num_bits) & LowMask(take);
+    const auto last = static_cast<uint8_t>(dst_->back());
+    dst_->back() = static_cast<char>(last | (part << (free_bits_ - take)));
+    free_bits_ -= take;
+  }
+}
+
+void BitWriter::WriteUvarint(uint64_t value) {
+  while (value >= 0x80) {
+    WriteBits((value & 0x7f) | 0x80, 8);
+    value >>= 7;
+  }
+  WriteBits(value, 8);
+}
+
+void BitWriter::WriteVarint(int64_t value) { WriteUvarint(ZigzagEncode(value)); }
+
+void BitReader::Refill() {
+  const size_t n = std::min<size_t>(8, in_.size() - pos_);
+  buffer_ = 0;
+  for (size_t i = 0; i < n; ++i) {
+    buffer_ = (buffer_ << 8) | static_cast<uint8_t>(in_[pos_ + i]);
+  }
+  pos_ += n;
+  buffered_bits_ = static_cast<int>(n * 8);
+}
+
+bool BitReader::ReadBits(int num_bits, uint64_t* value) {
+  if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
+  uint64_t result = 0;
+  while (num_bits > 0) {
+    if (buffered_bits_ == 0) Refill();
+    const int take = std::min(num_bits, buffered_bits_);
+    buffered_bits_ -= take;
+    const uint64_t part = (buffer_ >> buffered_bits_) & LowMask(take);
+    result = take == 64 ? part : (result << take) | part;
+    num_bits -= take;
+  }
+  *value = result;
+  return true;
+}
+
+bool BitReader::ReadBit(bool* bit) {
+  uint64_t v;
+  if (!ReadBits(1, &v)) return false;
+  *bit = v != 0;
+  return true;
+}
+
+bool BitReader::ReadUvarint(uint64_t* value) {
+  uint64_t result = 0;
+  // 10 groups of 7 bits hold 64 bits; the 10th may only carry the top bit.
+  for (int shift = 0; shift < 70; shift += 7) {
+    uint64_t byte;
+    if (!ReadBits(8, &byte)) return false;
+    if (shift == 63 && byte > 1) return false;
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool BitReader::ReadVarint(int64_t* value) {
+  uint64_t u;
+  if (!ReadUvarint(&u)) return false;
+  *value = ZigzagDecode(u);
+  return true;
+}
+
+}  // namespace kura::storage

@@ -9,6 +9,8 @@
 
 namespace kura::storage {
 
+class BitWriter;
+
 // Gorilla-style: delta-of-delta timestamps, XOR-compressed float bits. Every float bit pattern
 // round-trips (NaN payloads, the stale marker, +-Inf, -0). Thread-compatible.
 class ChunkEncoder {
@@ -31,17 +33,22 @@ class ChunkEncoder {
   size_t size_bytes() const;
 
  private:
+  // Writes the XOR of `bits` with the previous value's bits.
+  void AppendValue(uint64_t bits, BitWriter* writer);
+  void AppendDeltaOfDelta(int64_t dod, BitWriter* writer);
+  // Stores num_samples_ in the header, widening it when the short form overflows.
+  void UpdateCount();
+
   std::string buf_;  // header + bit stream
   int num_samples_ = 0;
   int64_t min_time_ms_ = 0;
   int64_t max_time_ms_ = 0;
   // Encoder state (the helper that implements this may change the private section freely).
-  int64_t prev_t_ = 0;
-  int64_t prev_delta_ = 0;
+  uint64_t prev_delta_ = 0;  // Unsigned: a delta between int64 timestamps may exceed INT64_MAX.
   uint64_t prev_bits_ = 0;
-  int prev_leading_ = 0xff;
+  int prev_leading_ = 0xff;  // 0xff: no XOR window yet.
   int prev_trailing_ = 0;
-  int bit_count_ = 0;
+  int free_bits_ = 0;  // BitWriter::free_bits() of the stream in buf_.
 };
 
 }  // namespace kura::storage

@@ -1,0 +1,231 @@
+#include "base/metrics.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+
+namespace kura::base {
+namespace {
+
+void AtomicAdd(std::atomic<double>* target, double delta) {
+  double current = target->load(std::memory_order_relaxed);
+  while (!target->compare_exchange_weak(current, current + delta, std::memory_order_relaxed)) {
+  }
+}
+
+// The exposition format's float text: Go's strconv.FormatFloat(v, 'g', -1, 64) style.
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, end);
+}
+
+std::string EscapeLabelValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out.append("\\\\");
+    } else if (c == '"') {
+      out.append("\\\"");
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// `{a="b",c="d"}` plus an optional extra pair (the histogram's `le`); "" when empty.
+std::string FormatLabels(const MetricLabels& labels, std::string_view extra_name = {},
+                         std::string_view extra_value = {}) {
+  if (labels.empty() && extra_name.empty()) return "";
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    absl::StrAppend(&out, name, "=\"", EscapeLabelValue(value), "\"");
+  }
+  if (!extra_name.empty()) {
+    if (!first) out.push_back(',');
+    out.append(extra_name).append("=\"").append(extra_value).append("\"");
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+void Counter::Inc(double delta) { AtomicAdd(&value_, delta); }
+
+void Gauge::Add(double delta) { AtomicAdd(&value_, delta); }
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : upper_bounds_(std::move(upper_bounds)),
+      counts_(new std::atomic<uint64_t>[upper_bounds_.size() + 1]) {
+  for (size_t i = 0; i <= upper_bounds_.size(); ++i) counts_[i].store(0);
+}
+
+void Histogram::Observe(double v) {
+  size_t i = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), v) -
+             upper_bounds_.begin();
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  AtomicAdd(&sum_, v);
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+  Snapshot s;
+  s.upper_bounds = upper_bounds_;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= upper_bounds_.size(); ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    s.cumulative_counts.push_back(cumulative);
+  }
+  s.count = cumulative;
+  s.sum = sum_.load(std::memory_order_relaxed);
+  return s;
+}
+
+struct Registry::Entry {
+  enum class Kind { kCounter, kGauge, kHistogram };
+  Kind kind;
+  std::string name;
+  std::string help;
+  MetricLabels labels;
+  std::unique_ptr<Counter> counter;
+  std::unique_ptr<Gauge> gauge;
+  std::unique_ptr<Histogram> histogram;
+  std::function<double()> read;  // for *Func metrics
+
+  double Value() const {
+    if (read) return read();
+    return counter ? counter->value() : gauge->value();
+  }
+};
+
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
+namespace {
+
+template <typename Entries>
+auto* FindEntry(Entries& entries, const std::string& name, const MetricLabels& labels) {
+  for (auto& e : entries) {
+    if (e->name == name && e->labels == labels) return e.get();
+  }
+  return static_cast<decltype(entries.front().get())>(nullptr);
+}
+
+}  // namespace
+
+Counter& Registry::AddCounter(const std::string& name, const std::string& help,
+                              const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->counter) return *e->counter;
+  auto e = std::make_unique<Entry>();
+  e->kind = Entry::Kind::kCounter;
+  e->name = name;
+  e->help = help;
+  e->labels = labels;
+  e->counter = std::make_unique<Counter>();
+  Counter& c = *e->counter;
+  entries_.push_back(std::move(e));
+  return c;
+}
+
+Gauge& Registry::AddGauge(const std::string& name, const std::string& help,
+                          const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->gauge) return *e->gauge;
+  auto e = std::make_unique<Entry>();
+  e->kind = Entry::Kind::kGauge;
+  e->name = name;
+  e->help = help;
+  e->labels = labels;
+  e->gauge = std::make_unique<Gauge>();
+  Gauge& g = *e->gauge;
+  entries_.push_back(std::move(e));
+  return g;
+}
+
+void Registry::AddGaugeFunc(const std::string& name, const std::string& help,
+                            std::function<double()> read, const MetricLabels& labels) {
+  auto e = std::make_unique<Entry>();
+  e->kind = Entry::Kind::kGauge;
+  e->name = name;
+  e->help = help;
+  e->labels = labels;
+  e->read = std::move(read);
+  absl::MutexLock lock(&mu_);
+  entries_.push_back(std::move(e));
+}
+
+void Registry::AddCounterFunc(const std::string& name, const std::string& help,
+                              std::function<double()> read, const MetricLabels& labels) {
+  auto e = std::make_unique<Entry>();
+  e->kind = Entry::Kind::kCounter;
+  e->name = name;
+  e->help = help;
+  e->labels = labels;
+  e->read = std::move(read);
+  absl::MutexLock lock(&mu_);
+  entries_.push_back(std::move(e));
+}
+
+Histogram& Registry::AddHistogram(const std::string& name, const std::string& help,
+                                  std::vector<double> upper_bounds, const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->histogram) {
+    return *e->histogram;
+  }
+  auto e = std::make_unique<Entry>();
+  e->kind = Entry::Kind::kHistogram;
+  e->name = name;
+  e->help = help;
+  e->labels = labels;
+  e->histogram = std::make_unique<Histogram>(std::move(upper_bounds));
+  Histogram& h = *e->histogram;
+  entries_.push_back(std::move(e));
+  return h;
+}
+
+std::string Registry::Exposition() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, std::vector<const Entry*>> families;
+  for (const auto& e : entries_) families[e->name].push_back(e.get());
+  std::string out;
+  for (const auto& [name, entries] : families) {
+    const Entry& first = *entries.front();
+    static constexpr const char* kTypes[] = {"counter", "gauge", "histogram"};
+    absl::StrAppend(&out, "# HELP ", name, " ", first.help, "\n# TYPE ", name, " ",
+                    kTypes[static_cast<int>(first.kind)], "\n");
+    for (const Entry* e : entries) {
+      if (e->kind != Entry::Kind::kHistogram) {
+        absl::StrAppend(&out, name, FormatLabels(e->labels), " ", FormatValue(e->Value()), "\n");
+        continue;
+      }
+      Histogram::Snapshot s = e->histogram->snapshot();
+      for (size_t i = 0; i < s.cumulative_counts.size(); ++i) {
+        std::string le = i < s.upper_bounds.size() ? FormatValue(s.upper_bounds[i]) : "+Inf";
+        absl::StrAppend(&out, name, "_bucket", FormatLabels(e->labels, "le", le), " ",
+                        s.cumulative_counts[i], "\n");
+      }
+      absl::StrAppend(&out, name, "_sum", FormatLabels(e->labels), " ", FormatValue(s.sum), "\n",
+                      name, "_count", FormatLabels(e->labels), " ", s.count, "\n");
+    }
+  }
+  return out;
+}
+
+std::vector<double> DefaultLatencyBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+}  // namespace kura::base

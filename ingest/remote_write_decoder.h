@@ -1,0 +1,37 @@
+#pragma once
+
+// Remote write 1.0 wire format -> WriteBatch: a snappy block (not the framed format) holding a
+// prometheus.WriteRequest protobuf. The decoder checks the format only; the label and sample
+// rules are validation.h's.
+
+#include <cstddef>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/write_batch.h"
+
+namespace kura::ingest {
+
+// Checks a request's Content-Type. Empty, `application/x-protobuf` and
+// `application/x-protobuf;proto=prometheus.WriteRequest` are remote write 1.0. Returns
+// Unimplemented, with a message naming the type, for anything else, notably remote write 2.0
+// (`proto=io.prometheus.write.v2.Request`): the handler answers 415 so the sender can fall
+// back to 1.0.
+absl::Status CheckContentType(std::string_view content_type);
+
+// Decodes a remote write 1.0 body. `content_encoding` is the request's Content-Encoding header
+// and must be `snappy`. The decoded length is read from the snappy header and checked against
+// `max_decoded_bytes` before anything is decompressed.
+//
+// Every error is InvalidArgument with a reason a person can act on: wrong encoding, corrupt
+// snappy or protobuf, a too-large body, or a series carrying native histograms (not supported
+// yet; refused rather than silently dropped).
+//
+// Labels keep the order they were sent in, so validation can insist on sorted names. Series that
+// carry no samples (e.g. exemplars only) are left out; exemplars and metadata are discarded.
+absl::StatusOr<model::WriteBatch> DecodeRemoteWrite(std::string_view content_encoding,
+                                                    std::string_view body,
+                                                    size_t max_decoded_bytes);
+
+}  // namespace kura::ingest

@@ -1,0 +1,44 @@
+#pragma once
+
+// RemoteWriteHandler: POST /api/v1/write (Prometheus remote write 1.0). Decodes, validates and
+// hands the batch to a SeriesWriter; maps the outcome to the status Prometheus expects:
+// 204 once durable, 400 naming the bad series (Prometheus does not retry 4xx), 429/503 with
+// Retry-After when overloaded (Prometheus retries those).
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "base/http_message.h"
+#include "base/metrics.h"
+#include "model/series_writer.h"
+
+namespace kura::ingest {
+
+struct RemoteWriteOptions {
+  // Largest accepted request body (snappy-compressed) and its decoded size.
+  size_t max_body_bytes = 32 << 20;
+  size_t max_decoded_bytes = 256 << 20;
+  // Samples further in the future than this are rejected as clock errors.
+  absl::Duration max_future_skew = absl::Minutes(10);
+};
+
+// Thread-safe; `writer` and `metrics` must outlive the handler.
+class RemoteWriteHandler {
+ public:
+  RemoteWriteHandler(model::SeriesWriter* writer, base::Registry* metrics,
+                     RemoteWriteOptions options = {});
+
+  void Handle(const base::HttpRequest& request, base::HttpResponse* response);
+
+ private:
+  model::SeriesWriter* writer_;
+  RemoteWriteOptions options_;
+  base::Counter& requests_ok_;
+  base::Counter& requests_rejected_;
+  base::Counter& samples_received_;
+  base::Counter& samples_rejected_;
+  base::Histogram& latency_seconds_;
+};
+
+}  // namespace kura::ingest

@@ -1,0 +1,74 @@
+#pragma once
+
+// BitWriter and BitReader: the two ends of the most-significant-bit-first bit stream that chunks
+// are made of (docs/format/chunk.md).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kura::storage {
+
+// Appends bits to the end of a caller's buffer, most significant bit first. Bytes before the
+// stream (a header) are left alone, and the buffer may be edited there between writes; only its
+// last byte belongs to the writer. Unused low bits of the last byte are zero, so the buffer is a
+// complete, decodable stream after every write. Thread-compatible.
+class BitWriter {
+ public:
+  // `dst` is not owned and must outlive the writer. `free_bits` is free_bits() of the writer
+  // that wrote the stream so far (0 for a new stream, which starts at a fresh byte), so a
+  // writer can live for one call while its owner keeps only this int.
+  explicit BitWriter(std::string* dst, int free_bits = 0) : dst_(dst), free_bits_(free_bits) {}
+
+  // Appends the low `num_bits` bits of `value`. REQUIRES: 0 <= num_bits <= 64.
+  void WriteBits(uint64_t value, int num_bits);
+  void WriteBit(bool bit) { WriteBits(bit ? 1 : 0, 1); }
+  // Appends `value` as an unsigned LEB128 varint (7 bits per byte, low groups first).
+  void WriteUvarint(uint64_t value);
+  // Zigzag-maps `value` so small magnitudes of either sign stay short, then WriteUvarint.
+  void WriteVarint(int64_t value);
+
+  // Unused low bits of the buffer's last byte, in [0, 8).
+  int free_bits() const { return free_bits_; }
+
+ private:
+  std::string* dst_;
+  int free_bits_;  // Unused low bits of dst_->back(); 0 means the next bit opens a byte.
+};
+
+// Reads bits written by BitWriter from a view, never past its end. Thread-compatible.
+class BitReader {
+ public:
+  // `in` must stay alive while the reader is used.
+  explicit BitReader(std::string_view in) : in_(in) {}
+
+  // Reads `num_bits` bits into the low bits of *value. Returns false, leaving *value
+  // unspecified, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
+  bool ReadBits(int num_bits, uint64_t* value);
+  bool ReadBit(bool* bit);
+  // Returns false on truncation or on a varint longer than 64 bits.
+  bool ReadUvarint(uint64_t* value);
+  bool ReadVarint(int64_t* value);
+
+  // Bits not yet read.
+  size_t remaining_bits() const { return (in_.size() - pos_) * 8 + buffered_bits_; }
+
+ private:
+  // Loads up to 8 more bytes into buffer_. REQUIRES: buffered_bits_ == 0.
+  void Refill();
+
+  std::string_view in_;
+  size_t pos_ = 0;          // Next byte of in_ to load into buffer_.
+  uint64_t buffer_ = 0;     // The low buffered_bits_ bits are the next bits of the stream.
+  int buffered_bits_ = 0;
+};
+
+inline uint64_t ZigzagEncode(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t ZigzagDecode(uint64_t v) {
+  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+}
+
+}  // namespace kura::storage

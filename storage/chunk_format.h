@@ -1,0 +1,56 @@
+#pragma once
+
+// The chunk header and the constants that ChunkEncoder and the chunk decoder share. The layout
+// is drawn in docs/format/chunk.md.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace kura::storage::chunk_format {
+
+inline constexpr uint8_t kVersion = 1;
+// A 2-byte count fits Prometheus-sized chunks (120 samples); this value in it means a 4-byte
+// count follows, so chunks merged by compaction may hold more.
+inline constexpr uint32_t kLongCountMarker = 0xffff;
+inline constexpr size_t kShortHeaderSize = 3;
+inline constexpr size_t kLongHeaderSize = kShortHeaderSize + 4;
+
+// Delta-of-delta buckets after a prefix of 0, 10, 110 and 1110: two's complement values of this
+// many bits. 14 bits hold +-8 s of scrape jitter in milliseconds. The prefix 1111 is followed by
+// 64 raw bits, so any jump between int64 timestamps can be written.
+inline constexpr int kDodBits[] = {14, 17, 20};
+
+// The XOR window's leading-zero count has 5 bits; larger counts are stored as this.
+inline constexpr int kMaxLeadingZeros = 31;
+
+inline void PutBigEndian(std::string* buf, size_t offset, uint64_t value, int num_bytes) {
+  for (int i = num_bytes - 1; i >= 0; --i) {
+    (*buf)[offset + i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+}
+
+inline uint64_t GetBigEndian(std::string_view in, size_t offset, int num_bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < num_bytes; ++i) value = (value << 8) | static_cast<uint8_t>(in[offset + i]);
+  return value;
+}
+
+// Parses the header of `chunk`. Returns false if it is truncated or of another version.
+inline bool ParseHeader(std::string_view chunk, uint32_t* num_samples, size_t* header_size) {
+  if (chunk.size() < kShortHeaderSize || static_cast<uint8_t>(chunk[0]) != kVersion) return false;
+  *num_samples = static_cast<uint32_t>(GetBigEndian(chunk, 1, 2));
+  *header_size = kShortHeaderSize;
+  if (*num_samples == kLongCountMarker) {
+    if (chunk.size() < kLongHeaderSize) return false;
+    *num_samples = static_cast<uint32_t>(GetBigEndian(chunk, kShortHeaderSize, 4));
+    *header_size = kLongHeaderSize;
+    // The long form is only written for counts that do not fit the short one.
+    if (*num_samples < kLongCountMarker) return false;
+  }
+  return true;
+}
+
+}  // namespace kura::storage::chunk_format
