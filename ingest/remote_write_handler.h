@@ -5,9 +5,12 @@
 // 204 once durable, 400 naming the bad series (Prometheus does not retry 4xx), 429/503 with
 // Retry-After when overloaded (Prometheus retries those).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/http_message.h"
 #include "base/metrics.h"
@@ -32,10 +35,16 @@ class RemoteWriteHandler {
   void Handle(const base::HttpRequest& request, base::HttpResponse* response);
 
  private:
+  // The HTTP codes this handler answers with, each with its requests_total{code} counter.
+  static constexpr std::array<int, 8> kCodes = {204, 400, 405, 413, 415, 429, 500, 503};
+
+  // Decode -> validate -> write. Fills `num_samples` once the body has decoded.
+  absl::Status DecodeValidateWrite(const base::HttpRequest& request, size_t* num_samples);
+  void Respond(int code, std::string body, base::HttpResponse* response);
+
   model::SeriesWriter* writer_;
   RemoteWriteOptions options_;
-  base::Counter& requests_ok_;
-  base::Counter& requests_rejected_;
+  std::array<base::Counter*, kCodes.size()> requests_by_code_;  // parallel to kCodes
   base::Counter& samples_received_;
   base::Counter& samples_rejected_;
   base::Histogram& latency_seconds_;

@@ -1,1 +1,279 @@
-// Placeholder: replaced by the implementation.
+#include "query/engine.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/sample.h"
+#include "model/write_batch.h"
+#include "storage/node.h"
+
+namespace kura::query {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int64_t kMinute = 60'000;
+
+// An engine over a real storage node in a fresh temporary directory.
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/engine_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    storage::NodeOptions options;
+    options.data_dir = dir_;
+    auto node = storage::Node::Open(options);
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = *std::move(node);
+  }
+  void TearDown() override {
+    node_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Writes `values` at 0, step, 2*step, ... ; NaN entries are skipped, `stale` writes a marker.
+  void Load(std::vector<model::Label> labels, int64_t step_ms, std::vector<double> values) {
+    model::WriteBatch batch;
+    model::TimeSeries ts;
+    ts.labels = model::Labels::FromUnsorted(std::move(labels));
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (std::isnan(values[i]) && !model::IsStaleNaN(values[i])) continue;
+      ts.samples.push_back({static_cast<int64_t>(i) * step_ms, values[i]});
+    }
+    batch.series.push_back(std::move(ts));
+    ASSERT_TRUE(node_->Write(batch).ok());
+  }
+
+  Engine MakeEngine(EngineOptions options = {}) { return Engine(node_.get(), options); }
+
+  // The instant vector as "labels=value" strings, in result order.
+  std::vector<std::string> Instant(std::string_view q, int64_t t, EngineOptions options = {}) {
+    Engine engine = MakeEngine(options);
+    auto r = engine.InstantQuery(q, t);
+    EXPECT_TRUE(r.ok()) << q << ": " << r.status();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->type, ValueType::kVector) << q;
+    std::vector<std::string> out;
+    for (const auto& e : r->vector) {
+      out.push_back(e.labels.ToString() + "=" + FormatValue(e.v));
+    }
+    return out;
+  }
+
+  static std::string FormatValue(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    return buf;
+  }
+
+  std::string dir_;
+  std::unique_ptr<storage::Node> node_;
+};
+
+const double kNaN = std::nan("");
+
+TEST_F(EngineTest, LookbackIsLeftOpen) {
+  Load({{"__name__", "up"}, {"job", "a"}}, kMinute, {1});
+  EXPECT_THAT(Instant("up", 0), ElementsAre("up{job=\"a\"}=1"));
+  EXPECT_THAT(Instant("up", 5 * kMinute - 1), ElementsAre("up{job=\"a\"}=1"));
+  EXPECT_THAT(Instant("up", 5 * kMinute), ElementsAre());
+  EXPECT_THAT(Instant("up", -1), ElementsAre());
+}
+
+TEST_F(EngineTest, StaleMarkerEndsSeries) {
+  Load({{"__name__", "up"}}, 30'000, {1, model::StaleNaN(), kNaN, 3});
+  EXPECT_THAT(Instant("up", 20'000), ElementsAre("up=1"));
+  EXPECT_THAT(Instant("up", 45'000), ElementsAre());
+  EXPECT_THAT(Instant("up", 90'000), ElementsAre("up=3"));
+  // Range vectors drop stale markers: only the two real samples count.
+  EXPECT_THAT(Instant("count_over_time(up[2m])", 90'000), ElementsAre("{}=2"));
+}
+
+TEST_F(EngineTest, OffsetAndAtModifiers) {
+  Load({{"__name__", "x"}}, kMinute, {0, 10, 20, 30, 40});
+  EXPECT_THAT(Instant("x offset 2m", 4 * kMinute), ElementsAre("x=20"));
+  EXPECT_THAT(Instant("x @ 60", 4 * kMinute), ElementsAre("x=10"));
+  EXPECT_THAT(Instant("x offset -1m", 2 * kMinute), ElementsAre("x=30"));
+}
+
+TEST_F(EngineTest, RateAndIncreaseExtrapolate) {
+  Load({{"__name__", "http_requests_total"}}, kMinute,
+       {0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100});
+  EXPECT_THAT(Instant("increase(http_requests_total[5m])", 5 * kMinute), ElementsAre("{}=50"));
+  EXPECT_THAT(Instant("rate(http_requests_total[5m])", 5 * kMinute), ElementsAre("{}=0.166667"));
+  EXPECT_THAT(Instant("irate(http_requests_total[5m])", 5 * kMinute), ElementsAre("{}=0.166667"));
+  EXPECT_THAT(Instant("delta(http_requests_total[5m])", 5 * kMinute), ElementsAre("{}=50"));
+}
+
+TEST_F(EngineTest, IncreaseHandlesCounterReset) {
+  Load({{"__name__", "c_total"}}, kMinute, {0, 10, 20, 5, 15});
+  EXPECT_THAT(Instant("increase(c_total[5m])", 4 * kMinute), ElementsAre("{}=35"));
+  EXPECT_THAT(Instant("resets(c_total[5m])", 4 * kMinute), ElementsAre("{}=1"));
+}
+
+TEST_F(EngineTest, RateOfNonCounterNameGivesInfo) {
+  Load({{"__name__", "foo"}}, kMinute, {0, 1, 2});
+  Engine engine = MakeEngine();
+  auto r = engine.InstantQuery("rate(foo[5m])", 2 * kMinute);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->infos, ElementsAre("PromQL info: metric might not be a counter, name does not "
+                                    "end in _total/_sum/_count/_bucket: \"foo\""));
+}
+
+TEST_F(EngineTest, SumByAndWithout) {
+  Load({{"__name__", "req"}, {"job", "a"}, {"instance", "1"}}, kMinute, {1});
+  Load({{"__name__", "req"}, {"job", "a"}, {"instance", "2"}}, kMinute, {2});
+  Load({{"__name__", "req"}, {"job", "b"}, {"instance", "1"}}, kMinute, {4});
+  EXPECT_THAT(Instant("sum by (job) (req)", 0), ElementsAre("{job=\"a\"}=3", "{job=\"b\"}=4"));
+  EXPECT_THAT(Instant("sum without (instance) (req)", 0),
+              ElementsAre("{job=\"a\"}=3", "{job=\"b\"}=4"));
+  EXPECT_THAT(Instant("sum(req)", 0), ElementsAre("{}=7"));
+  EXPECT_THAT(Instant("count by (instance) (req)", 0),
+              ElementsAre("{instance=\"1\"}=2", "{instance=\"2\"}=1"));
+  EXPECT_THAT(Instant("topk(2, req)", 0),
+              ElementsAre("req{instance=\"1\", job=\"b\"}=4", "req{instance=\"2\", job=\"a\"}=2"));
+  EXPECT_THAT(Instant("avg(req)", 0), ElementsAre("{}=2.33333"));
+}
+
+TEST_F(EngineTest, VectorMatching) {
+  Load({{"__name__", "errors"}, {"job", "a"}, {"code", "500"}}, kMinute, {6});
+  Load({{"__name__", "errors"}, {"job", "a"}, {"code", "404"}}, kMinute, {3});
+  Load({{"__name__", "total"}, {"job", "a"}}, kMinute, {12});
+  EXPECT_THAT(Instant("errors / ignoring(code) group_left total", 0),
+              ElementsAre("{code=\"404\", job=\"a\"}=0.25", "{code=\"500\", job=\"a\"}=0.5"));
+  EXPECT_THAT(Instant("total > bool on(job) group_right errors", 0),
+              ElementsAre("{code=\"404\", job=\"a\"}=1", "{code=\"500\", job=\"a\"}=1"));
+  EXPECT_THAT(Instant("errors > 4", 0), ElementsAre("errors{code=\"500\", job=\"a\"}=6"));
+  EXPECT_THAT(Instant("errors and on(code) errors{code=\"404\"}", 0),
+              ElementsAre("errors{code=\"404\", job=\"a\"}=3"));
+  EXPECT_THAT(Instant("errors unless on(code) errors{code=\"404\"}", 0),
+              ElementsAre("errors{code=\"500\", job=\"a\"}=6"));
+
+  Engine engine = MakeEngine();
+  auto r = engine.InstantQuery("total / on(job) errors", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(),
+            "found duplicate series for the match group {job=\"a\"} on the right hand-side of "
+            "the operation: [errors{code=\"500\", job=\"a\"}, errors{code=\"404\", job=\"a\"}]"
+            ";many-to-many matching not allowed: matching labels must be unique on one side");
+}
+
+TEST_F(EngineTest, DuplicateLabelsetIsAnError) {
+  Load({{"__name__", "m1"}, {"a", "b"}}, kMinute, {1});
+  Load({{"__name__", "m2"}, {"a", "b"}}, kMinute, {2});
+  Engine engine = MakeEngine();
+  auto r = engine.InstantQuery("-{__name__=~\"m1|m2\"}", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
+}
+
+TEST_F(EngineTest, DelayedNameRemoval) {
+  Load({{"__name__", "m_total"}, {"env", "1"}}, kMinute, {0, 60, 120});
+  EngineOptions options;
+  options.enable_delayed_name_removal = true;
+  EXPECT_THAT(Instant("label_replace(rate(m_total[2m]), \"__name__\", \"r_$1\", \"__name__\", "
+                      "\"(.+)\")",
+                      2 * kMinute, options),
+              ElementsAre("r_m_total{env=\"1\"}=1"));
+  EXPECT_THAT(Instant("rate(m_total[2m])", 2 * kMinute, options), ElementsAre("{env=\"1\"}=1"));
+}
+
+TEST_F(EngineTest, RangeQueryIsSortedMatrix) {
+  Load({{"__name__", "x"}, {"i", "b"}}, kMinute, {1, 2, 3});
+  Load({{"__name__", "x"}, {"i", "a"}}, kMinute, {5, kNaN, 7});
+  Engine engine = MakeEngine();
+  auto r = engine.RangeQuery("x * 2", 0, 2 * kMinute, kMinute);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->type, ValueType::kMatrix);
+  ASSERT_EQ(r->matrix.size(), 2u);
+  EXPECT_EQ(r->matrix[0].labels.ToString(), "{i=\"a\"}");
+  ASSERT_EQ(r->matrix[0].points.size(), 3u);  // lookback fills the gap at 1m
+  EXPECT_EQ(r->matrix[0].points[1].v, 10);
+  EXPECT_EQ(r->matrix[1].points[2].v, 6);
+
+  auto s = engine.RangeQuery("time()", 0, 2 * kMinute, kMinute);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->matrix.size(), 1u);
+  EXPECT_EQ(s->matrix[0].points[2].v, 120);
+}
+
+TEST_F(EngineTest, SubqueryAlignsToStep) {
+  Load({{"__name__", "x"}}, kMinute, {1, 5, 2, 8, 3, 4});
+  EXPECT_THAT(Instant("max_over_time(x[3m:1m])", 5 * kMinute), ElementsAre("{}=8"));
+  EXPECT_THAT(Instant("count_over_time(x[3m:1m])", 5 * kMinute + 30'000), ElementsAre("{}=3"));
+  EXPECT_THAT(Instant("sum_over_time(x[10m:])", 5 * kMinute), ElementsAre("{}=23"));
+}
+
+TEST_F(EngineTest, ScalarAndStringResults) {
+  Engine engine = MakeEngine();
+  auto r = engine.InstantQuery("1 + 2 * 3", 1000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->type, ValueType::kScalar);
+  EXPECT_EQ(r->scalar.v, 7);
+  EXPECT_EQ(r->scalar.t, 1000);
+  auto s = engine.InstantQuery("\"hello\"", 1000);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->type, ValueType::kString);
+  EXPECT_EQ(s->string_value, "hello");
+}
+
+TEST_F(EngineTest, FunctionsOnVectors) {
+  Load({{"__name__", "v"}, {"le", "0.5"}}, kMinute, {2});
+  Load({{"__name__", "v"}, {"le", "1"}}, kMinute, {6});
+  Load({{"__name__", "v"}, {"le", "+Inf"}}, kMinute, {8});
+  EXPECT_THAT(Instant("histogram_quantile(0.5, v)", 0), ElementsAre("{}=0.75"));
+  EXPECT_THAT(Instant("sort_desc(v)", 0),
+              ElementsAre("v{le=\"+Inf\"}=8", "v{le=\"1\"}=6", "v{le=\"0.5\"}=2"));
+  EXPECT_THAT(Instant("clamp_max(v, 5)", 0),
+              ElementsAre("{le=\"+Inf\"}=5", "{le=\"0.5\"}=2", "{le=\"1\"}=5"));
+  EXPECT_THAT(Instant("absent(nope{job=\"x\"})", 0), ElementsAre("{job=\"x\"}=1"));
+  EXPECT_THAT(Instant("label_join(v{le=\"1\"}, \"d\", \"-\", \"le\", \"le\")", 0),
+              ElementsAre("v{d=\"1-1\", le=\"1\"}=6"));
+  EXPECT_THAT(Instant("hour(vector(7200))", 0), ElementsAre("{}=2"));
+}
+
+TEST_F(EngineTest, LimitsAndRangeQueryTypeErrors) {
+  for (int i = 0; i < 20; ++i) {
+    Load({{"__name__", "many"}, {"i", std::to_string(i)}}, kMinute, {1, 2, 3});
+  }
+  EngineOptions small;
+  small.max_samples = 10;
+  Engine limited = MakeEngine(small);
+  auto r = limited.InstantQuery("many", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("too many samples"));
+
+  EngineOptions expired;
+  expired.timeout = absl::Seconds(-1);
+  Engine timed_out = MakeEngine(expired);
+  r = timed_out.InstantQuery("many", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "query timed out in query execution");
+
+  Engine engine = MakeEngine();
+  r = engine.RangeQuery("many[5m]", 0, kMinute, kMinute);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  r = engine.InstantQuery("many +", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kura::query

@@ -11,7 +11,7 @@ inline uint64_t LowMask(int num_bits) {
 
 }  // namespace
 
-void BitWriter::WriteBits(uint64_t value, int num_bits) {
+void BitWriter::WriteBitsSlow(uint64_t value, int num_bits) {
   while (num_bits > 0) {
     if (free_bits_ == 0) {
       dst_->push_back('\0');
@@ -46,7 +46,7 @@ void BitReader::Refill() {
   buffered_bits_ = static_cast<int>(n * 8);
 }
 
-bool BitReader::ReadBits(int num_bits, uint64_t* value) {
+bool BitReader::ReadBitsSlow(int num_bits, uint64_t* value) {
   if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
   uint64_t result = 0;
   while (num_bits > 0) {
@@ -58,13 +58,6 @@ bool BitReader::ReadBits(int num_bits, uint64_t* value) {
     num_bits -= take;
   }
   *value = result;
-  return true;
-}
-
-bool BitReader::ReadBit(bool* bit) {
-  uint64_t v;
-  if (!ReadBits(1, &v)) return false;
-  *bit = v != 0;
   return true;
 }
 

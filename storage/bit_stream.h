@@ -22,7 +22,15 @@ class BitWriter {
   explicit BitWriter(std::string* dst, int free_bits = 0) : dst_(dst), free_bits_(free_bits) {}
 
   // Appends the low `num_bits` bits of `value`. REQUIRES: 0 <= num_bits <= 64.
-  void WriteBits(uint64_t value, int num_bits);
+  void WriteBits(uint64_t value, int num_bits) {
+    if (num_bits <= free_bits_) {  // Fast path: the bits fit the last byte.
+      free_bits_ -= num_bits;
+      const uint64_t part = value & ((uint64_t{1} << num_bits) - 1);
+      dst_->back() = static_cast<char>(static_cast<uint8_t>(dst_->back()) | (part << free_bits_));
+      return;
+    }
+    WriteBitsSlow(value, num_bits);
+  }
   void WriteBit(bool bit) { WriteBits(bit ? 1 : 0, 1); }
   // Appends `value` as an unsigned LEB128 varint (7 bits per byte, low groups first).
   void WriteUvarint(uint64_t value);
@@ -33,6 +41,8 @@ class BitWriter {
   int free_bits() const { return free_bits_; }
 
  private:
+  void WriteBitsSlow(uint64_t value, int num_bits);
+
   std::string* dst_;
   int free_bits_;  // Unused low bits of dst_->back(); 0 means the next bit opens a byte.
 };
@@ -45,8 +55,20 @@ class BitReader {
 
   // Reads `num_bits` bits into the low bits of *value. Returns false, leaving *value
   // unspecified, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
-  bool ReadBits(int num_bits, uint64_t* value);
-  bool ReadBit(bool* bit);
+  bool ReadBits(int num_bits, uint64_t* value) {
+    if (num_bits < buffered_bits_) {  // Fast path: the bits are buffered (and num_bits < 64).
+      buffered_bits_ -= num_bits;
+      *value = (buffer_ >> buffered_bits_) & ((uint64_t{1} << num_bits) - 1);
+      return true;
+    }
+    return ReadBitsSlow(num_bits, value);
+  }
+  bool ReadBit(bool* bit) {
+    uint64_t v;
+    if (!ReadBits(1, &v)) return false;
+    *bit = v != 0;
+    return true;
+  }
   // Returns false on truncation or on a varint longer than 64 bits.
   bool ReadUvarint(uint64_t* value);
   bool ReadVarint(int64_t* value);
@@ -55,20 +77,19 @@ class BitReader {
   size_t remaining_bits() const { return (in_.size() - pos_) * 8 + buffered_bits_; }
 
  private:
+  bool ReadBitsSlow(int num_bits, uint64_t* value);
   // Loads up to 8 more bytes into buffer_. REQUIRES: buffered_bits_ == 0.
   void Refill();
 
   std::string_view in_;
-  size_t pos_ = 0;          // Next byte of in_ to load into buffer_.
-  uint64_t buffer_ = 0;     // The low buffered_bits_ bits are the next bits of the stream.
+  size_t pos_ = 0;       // Next byte of in_ to load into buffer_.
+  uint64_t buffer_ = 0;  // The low buffered_bits_ bits are the next bits of the stream.
   int buffered_bits_ = 0;
 };
 
 inline uint64_t ZigzagEncode(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
-inline int64_t ZigzagDecode(uint64_t v) {
-  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
-}
+inline int64_t ZigzagDecode(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
 
 }  // namespace kura::storage

@@ -1,6 +1,7 @@
 #include "storage/chunk_decoder.h"
 
 #include <bit>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -33,8 +34,10 @@ class ChunkIterator final : public model::SampleIterator {
         return false;
       }
       ++decoded_;
-      if (t_ > max_time_ms_) done_ = true;
-      else if (t_ >= min_time_ms_) return true;
+      if (t_ > max_time_ms_)
+        done_ = true;
+      else if (t_ >= min_time_ms_)
+        return true;
     }
     if (!done_) CheckEnd();
     done_ = true;
@@ -49,6 +52,8 @@ class ChunkIterator final : public model::SampleIterator {
   bool DecodeSample();
   bool DecodeDeltaOfDelta(uint64_t* dod);
   bool DecodeValue();
+  bool DecodeXor();
+  bool DecodeDecimal();
 
   // After the last sample only the zero padding of the last byte may remain.
   void CheckEnd() {
@@ -59,7 +64,7 @@ class ChunkIterator final : public model::SampleIterator {
     }
   }
 
-  void Fail(std::string_view what) {
+  void Fail(const std::string& what) {
     status_ = absl::DataLossError(what);
     done_ = true;
   }
@@ -121,26 +126,61 @@ bool ChunkIterator::DecodeDeltaOfDelta(uint64_t* dod) {
 }
 
 bool ChunkIterator::DecodeValue() {
-  bool changed;
-  if (!reader_.ReadBit(&changed)) return false;
-  if (!changed) return true;
-  bool new_window;
-  if (!reader_.ReadBit(&new_window)) return false;
-  if (new_window) {
-    uint64_t window;
-    if (!reader_.ReadBits(11, &window)) return false;
-    const int leading = static_cast<int>(window >> 6);
-    int significant = static_cast<int>(window & 63);
-    if (significant == 0) significant = 64;
-    if (leading + significant > 64) return false;
-    leading_ = leading;
-    trailing_ = 64 - leading - significant;
-  } else if (leading_ == kNoWindow) {
-    return false;
+  // The code is 0, 10, 110 or 111: count its ones.
+  int ones = 0;
+  while (ones < 3) {
+    bool one;
+    if (!reader_.ReadBit(&one)) return false;
+    if (!one) break;
+    ++ones;
   }
+  switch (ones) {
+    case 0:
+      return true;
+    case 1:
+      if (leading_ == kNoWindow) return false;
+      return DecodeXor();
+    case 2: {
+      uint64_t window;
+      if (!reader_.ReadBits(11, &window)) return false;
+      const int leading = static_cast<int>(window >> 6);
+      int significant = static_cast<int>(window & 63);
+      if (significant == 0) significant = 64;
+      if (leading + significant > 64) return false;
+      leading_ = leading;
+      trailing_ = 64 - leading - significant;
+      return DecodeXor();
+    }
+    default:
+      return DecodeDecimal();
+  }
+}
+
+bool ChunkIterator::DecodeXor() {
   uint64_t x;
   if (!reader_.ReadBits(64 - leading_ - trailing_, &x)) return false;
   bits_ ^= x << trailing_;
+  return true;
+}
+
+bool ChunkIterator::DecodeDecimal() {
+  uint64_t scale;
+  bool wide;
+  if (!reader_.ReadBits(3, &scale) || !reader_.ReadBit(&wide)) return false;
+  int value_bits = chunk_format::kDecimalDeltaBits[0];
+  if (wide) {
+    bool widest;
+    if (!reader_.ReadBit(&widest)) return false;
+    value_bits = chunk_format::kDecimalDeltaBits[widest ? 2 : 1];
+  }
+  uint64_t delta;
+  if (!reader_.ReadBits(value_bits, &delta)) return false;
+  if ((delta >> (value_bits - 1)) != 0) delta |= ~uint64_t{0} << value_bits;  // Sign-extend.
+  int64_t base;
+  const int s = static_cast<int>(scale);
+  if (!chunk_format::DecimalBase(std::bit_cast<double>(bits_), s, &base)) return false;
+  bits_ =
+      std::bit_cast<uint64_t>(chunk_format::DecimalValue(base + static_cast<int64_t>(delta), s));
   return true;
 }
 
@@ -160,8 +200,7 @@ class OwningChunkIterator final : public model::SampleIterator {
 
 }  // namespace
 
-std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk,
-                                                        int64_t min_time_ms,
+std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk, int64_t min_time_ms,
                                                         int64_t max_time_ms) {
   return std::make_unique<ChunkIterator>(chunk, min_time_ms, max_time_ms);
 }

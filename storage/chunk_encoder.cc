@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <cmath>
 
 #include "storage/bit_stream.h"
 #include "storage/chunk_format.h"
@@ -15,6 +16,50 @@ constexpr int kNoWindow = 0xff;
 constexpr bool FitsSigned(int64_t v, int num_bits) {
   const int64_t half = int64_t{1} << (num_bits - 1);
   return v >= -half && v < half;
+}
+
+// A value written as a decimal delta: its code after the 111 prefix and scale, and the total
+// size of the sample's value in bits.
+struct DecimalDelta {
+  int scale = 0;
+  uint64_t code = 0;
+  int num_bits = 0;
+};
+
+// The smallest decimal delta: 111, 3 bits of scale, 0 and 8 bits.
+constexpr int kMinDecimalBits = 3 + 3 + 1 + chunk_format::kDecimalDeltaBits[0];
+
+// Finds the smallest scale s at which `bits` is exactly an integer count of 10^-s (as
+// chunk_format::DecimalValue computes it) and its delta from `prev` fits a bucket.
+bool FindDecimalDelta(double prev, uint64_t bits, DecimalDelta* out) {
+  const double value = std::bit_cast<double>(bits);
+  for (int scale = 0; scale <= chunk_format::kMaxDecimalScale; ++scale) {
+    const double scaled = value * chunk_format::kPow10[scale];
+    // Larger scales only grow the magnitudes, so the first failure of these ends the search.
+    if (!(std::fabs(scaled) < chunk_format::kMaxScaledMagnitude)) return false;
+    int64_t base;
+    if (!chunk_format::DecimalBase(prev, scale, &base)) return false;
+    const double rounded = std::round(scaled);
+    // A cheap filter before the exact check; it may only skip scales that would fail anyway.
+    if (std::fabs(scaled - rounded) > std::fabs(scaled) * 1e-12) continue;
+    const auto units = static_cast<int64_t>(rounded);
+    if (std::bit_cast<uint64_t>(chunk_format::DecimalValue(units, scale)) != bits) continue;
+    const int64_t delta = units - base;
+    // Prefixes 0, 10 and 11 select kDecimalDeltaBits[0..2].
+    const uint64_t prefixes[] = {0b0, 0b10, 0b11};
+    const int prefix_bits[] = {1, 2, 2};
+    for (int i = 0; i < 3; ++i) {
+      const int value_bits = chunk_format::kDecimalDeltaBits[i];
+      if (!FitsSigned(delta, value_bits)) continue;
+      const uint64_t mask = (uint64_t{1} << value_bits) - 1;
+      out->scale = scale;
+      out->code = (prefixes[i] << value_bits) | (static_cast<uint64_t>(delta) & mask);
+      out->num_bits = 6 + prefix_bits[i] + value_bits;
+      return true;
+    }
+    return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -33,7 +78,8 @@ void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
     min_time_ms_ = timestamp_ms;
   } else {
     // Unsigned arithmetic wraps, so deltas and their differences round-trip for any int64s.
-    const uint64_t delta = static_cast<uint64_t>(timestamp_ms) - static_cast<uint64_t>(max_time_ms_);
+    const uint64_t delta =
+        static_cast<uint64_t>(timestamp_ms) - static_cast<uint64_t>(max_time_ms_);
     if (num_samples_ == 1) {
       writer.WriteUvarint(delta);
     } else {
@@ -79,16 +125,28 @@ void ChunkEncoder::AppendValue(uint64_t bits, BitWriter* writer) {
   }
   const int leading = std::min(std::countl_zero(x), chunk_format::kMaxLeadingZeros);
   const int trailing = std::countr_zero(x);
-  if (prev_leading_ != kNoWindow && leading >= prev_leading_ && trailing >= prev_trailing_) {
+  const bool reuse =
+      prev_leading_ != kNoWindow && leading >= prev_leading_ && trailing >= prev_trailing_;
+  const int xor_bits =
+      reuse ? 2 + 64 - prev_leading_ - prev_trailing_ : 3 + 11 + 64 - leading - trailing;
+  DecimalDelta decimal;
+  if (xor_bits > kMinDecimalBits &&
+      FindDecimalDelta(std::bit_cast<double>(prev_bits_), bits, &decimal) &&
+      decimal.num_bits < xor_bits) {
+    writer->WriteBits((uint64_t{0b111} << 3) | static_cast<uint64_t>(decimal.scale), 6);
+    writer->WriteBits(decimal.code, decimal.num_bits - 6);
+    return;
+  }
+  if (reuse) {
     writer->WriteBits(0b10, 2);
     writer->WriteBits(x >> prev_trailing_, 64 - prev_leading_ - prev_trailing_);
     return;
   }
   const int significant = 64 - leading - trailing;
-  // 11, then 5 bits of leading zeros and 6 bits of significant bits (64 is stored as 0).
-  writer->WriteBits((uint64_t{0b11} << 11) | (static_cast<uint64_t>(leading) << 6) |
+  // 110, then 5 bits of leading zeros and 6 bits of significant bits (64 is stored as 0).
+  writer->WriteBits((uint64_t{0b110} << 11) | (static_cast<uint64_t>(leading) << 6) |
                         static_cast<uint64_t>(significant & 63),
-                    13);
+                    14);
   writer->WriteBits(x >> trailing, significant);
   prev_leading_ = leading;
   prev_trailing_ = trailing;

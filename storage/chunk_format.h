@@ -3,6 +3,7 @@
 // The chunk header and the constants that ChunkEncoder and the chunk decoder share. The layout
 // is drawn in docs/format/chunk.md.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,6 +25,30 @@ inline constexpr int kDodBits[] = {14, 17, 20};
 
 // The XOR window's leading-zero count has 5 bits; larger counts are stored as this.
 inline constexpr int kMaxLeadingZeros = 31;
+
+// Value codes: 0 same bits as the previous value; 10 XOR in the previous window; 110 XOR with a
+// new window; 111 decimal delta: 3 bits of scale s, then the value's change in units of 10^-s.
+inline constexpr int kMaxDecimalScale = 7;
+inline constexpr double kPow10[kMaxDecimalScale + 1] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
+// Decimal deltas after a prefix of 0, 10 and 11: two's complement values of this many bits.
+inline constexpr int kDecimalDeltaBits[] = {8, 16, 32};
+// Scaled values stay below 2^53, where doubles hold every integer.
+inline constexpr double kMaxScaledMagnitude = 9007199254740992.0;
+
+// The previous value in units of 10^-scale, rounded: what a decimal delta is added to. Encoder
+// and decoder share this one computation, so they agree bit for bit. Returns false if the
+// scaled value is not finite or too large to be held exactly.
+inline bool DecimalBase(double prev, int scale, int64_t* base) {
+  const double scaled = prev * kPow10[scale];
+  if (!(std::fabs(scaled) < kMaxScaledMagnitude)) return false;
+  *base = std::llround(scaled);
+  return true;
+}
+
+// The value a decimal sample decodes to.
+inline double DecimalValue(int64_t scaled, int scale) {
+  return static_cast<double>(scaled) / kPow10[scale];
+}
 
 inline void PutBigEndian(std::string* buf, size_t offset, uint64_t value, int num_bytes) {
   for (int i = num_bytes - 1; i >= 0; --i) {

@@ -1,1 +1,523 @@
-// Placeholder: replaced by the implementation.
+#include "storage/node.h"
+
+#include <algorithm>
+#include <bit>
+#include <filesystem>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "storage/chunk_decoder.h"
+#include "storage/chunk_series_set.h"
+#include "storage/head.h"
+#include "storage/keys.h"
+#include "storage/querier.h"
+#include "storage/rocksdb_status.h"
+#include "storage/series_index.h"
+#include "storage/wal.h"
+
+namespace kura::storage {
+namespace {
+
+// WAL volume after which the open chunks are checkpointed and the WAL emptied: what a restart
+// replays at most.
+constexpr int64_t kCheckpointWalBytes = int64_t{64} << 20;
+constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{256} << 20;
+// Memtables of all column families together.
+constexpr size_t kWriteBufferBytes = size_t{256} << 20;
+// Closed chunks gathered during WAL replay before they are written.
+constexpr size_t kReplayFlushChunks = 1024;
+
+constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily, kWalFamily,
+                                          kHeadFamily};
+
+bool SameBits(double a, double b) {
+  return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
+}
+
+// One series of a write, its occurrences in the batch merged.
+struct SeriesWrite {
+  const model::Labels* labels = nullptr;
+  std::string canonical;
+  std::vector<model::Sample> samples;  // sorted and validated: only new samples remain
+  HeadSeries* head = nullptr;          // null when the series is not in the head
+  std::optional<uint64_t> ref;         // unset for a series never written
+  std::optional<model::Sample> newest;
+};
+
+}  // namespace
+
+class Node::Rep {
+ public:
+  Rep(const NodeOptions& options, rocksdb::DB* db,
+      std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : options_(options),
+        partition_length_ms_(absl::ToInt64Milliseconds(options.partition_length)),
+        db_(db),
+        handles_(std::move(handles)),
+        series_(handles_[1]),
+        postings_(handles_[2]),
+        chunks_(handles_[3]),
+        head_family_(handles_[5]),
+        index_(db, series_),
+        wal_(db, handles_[4]),
+        querier_(db, postings_, &index_, partition_length_ms_),
+        head_(options.max_samples_per_chunk, partition_length_ms_) {
+    write_options_.sync = options.sync_wal;
+  }
+
+  ~Rep();
+
+  absl::Status Recover();
+  absl::Status Write(const model::WriteBatch& batch);
+  absl::StatusOr<std::unique_ptr<model::SeriesSet>> Select(
+      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
+  absl::StatusOr<std::vector<std::string>> LabelNames(
+      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+      int64_t max_time_ms);
+  NodeStats stats() const;
+
+ private:
+  absl::Status Merge(const model::WriteBatch& batch, std::vector<SeriesWrite>* writes) const;
+  absl::Status Validate(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<double>> FindStoredSample(const SeriesWrite& write,
+                                                         int64_t timestamp_ms) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<model::Sample>> PersistedNewest(uint64_t ref) const;
+  void AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyToHead(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<HeadSeries*> LoadHeadSeries(uint64_t ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReplayRecord(std::string_view record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Checkpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const NodeOptions options_;
+  const int64_t partition_length_ms_;
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, then kFamilies
+  rocksdb::ColumnFamilyHandle* const series_;
+  rocksdb::ColumnFamilyHandle* const postings_;
+  rocksdb::ColumnFamilyHandle* const chunks_;
+  rocksdb::ColumnFamilyHandle* const head_family_;
+  rocksdb::WriteOptions write_options_;
+
+  // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
+  mutable absl::Mutex mu_;
+  SeriesIndex index_;  // lookups are thread-safe; AllocateRef needs mu_
+  Wal wal_ ABSL_GUARDED_BY(mu_);
+  const Querier querier_;
+  Head head_ ABSL_GUARDED_BY(mu_);
+  NodeStats stats_ ABSL_GUARDED_BY(mu_);
+  int64_t wal_bytes_since_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
+  // The latest partition any sample fell into; series idle since before the one preceding it
+  // leave the head at the next checkpoint.
+  int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
+};
+
+Node::Rep::~Rep() {
+  {
+    absl::MutexLock lock(&mu_);
+    // Best effort: without it the next Open replays the WAL instead.
+    Checkpoint().IgnoreError();
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  db_->Close().PermitUncheckedError();
+  delete db_;
+}
+
+// ---- Write -------------------------------------------------------------------------------
+
+absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
+                              std::vector<SeriesWrite>* writes) const {
+  absl::flat_hash_map<std::string, size_t> positions;
+  for (const model::TimeSeries& series : batch.series) {
+    if (series.samples.empty()) continue;
+    std::string canonical = series.labels.CanonicalBytes();
+    auto [it, inserted] = positions.try_emplace(canonical, writes->size());
+    if (inserted) {
+      writes->emplace_back();
+      writes->back().labels = &series.labels;
+      writes->back().canonical = std::move(canonical);
+    }
+    std::vector<model::Sample>& samples = (*writes)[it->second].samples;
+    samples.insert(samples.end(), series.samples.begin(), series.samples.end());
+  }
+  for (SeriesWrite& write : *writes) {
+    std::vector<model::Sample>& samples = write.samples;
+    auto by_time = [](const model::Sample& a, const model::Sample& b) {
+      return a.timestamp_ms < b.timestamp_ms;
+    };
+    if (!std::is_sorted(samples.begin(), samples.end(), by_time)) {
+      std::stable_sort(samples.begin(), samples.end(), by_time);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (kept > 0 && samples[kept - 1].timestamp_ms == samples[i].timestamp_ms) {
+        if (SameBits(samples[kept - 1].value, samples[i].value)) continue;
+        return absl::InvalidArgumentError(
+            absl::StrCat("duplicate sample for timestamp ", samples[i].timestamp_ms,
+                         " with different values in series ", write.labels->ToString()));
+      }
+      samples[kept++] = samples[i];
+    }
+    samples.resize(kept);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<model::Sample>> Node::Rep::PersistedNewest(uint64_t ref) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), head_family_, PersistedMaxTimeKey(ref), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocksDB(s, "reading a series' newest time"));
+  if (value.size() != 8) return absl::DataLossError("malformed newest time");
+  // Only the timestamp matters to validation; a retried sample's value is compared with the
+  // chunk that holds it.
+  return model::Sample{DecodeInt64BE(value), 0};
+}
+
+absl::StatusOr<std::optional<double>> Node::Rep::FindStoredSample(const SeriesWrite& write,
+                                                                  int64_t timestamp_ms) const {
+  if (write.head != nullptr) {
+    bool older = false;
+    std::optional<double> value = head_.FindSample(*write.head, timestamp_ms, &older);
+    if (!older) return value;
+  }
+  if (!write.ref.has_value()) return std::nullopt;
+  const std::string prefix =
+      ChunkSeriesPrefix(PartitionOf(timestamp_ms, partition_length_ms_), *write.ref);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chunks_));
+  std::string key = prefix;
+  PutInt64BE(&key, timestamp_ms);
+  it->SeekForPrev(key);
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
+  if (!it->Valid() || !it->key().starts_with(prefix)) return std::nullopt;
+  std::unique_ptr<model::SampleIterator> samples =
+      NewChunkIterator(it->value().ToStringView(), timestamp_ms, timestamp_ms);
+  if (samples->Next()) return samples->At().value;
+  RETURN_IF_ERROR(samples->status());
+  return std::nullopt;
+}
+
+// Drops samples already stored bit for bit (a sender's retry); rejects any other sample not
+// newer than the series' newest.
+absl::Status Node::Rep::Validate(SeriesWrite* write) {
+  if (std::optional<uint64_t> ref = head_.FindRef(write->canonical)) {
+    write->ref = ref;
+    write->head = head_.Find(*ref);
+    write->newest = write->head->newest;
+  } else {
+    ASSIGN_OR_RETURN(write->ref, index_.Lookup(write->canonical));
+    if (write->ref.has_value()) {
+      ASSIGN_OR_RETURN(write->newest, PersistedNewest(*write->ref));
+    }
+  }
+  if (!write->newest.has_value()) return absl::OkStatus();
+  const int64_t newest = write->newest->timestamp_ms;
+  std::vector<model::Sample>& samples = write->samples;
+  size_t kept = 0;
+  for (const model::Sample& sample : samples) {
+    if (sample.timestamp_ms > newest) {
+      samples[kept++] = sample;
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::optional<double> stored, FindStoredSample(*write, sample.timestamp_ms));
+    if (stored.has_value() && SameBits(*stored, sample.value)) continue;
+    ++stats_.out_of_order_samples;
+    return absl::InvalidArgumentError(absl::StrCat(
+        stored.has_value() ? "duplicate sample for timestamp " : "out of order sample at ",
+        sample.timestamp_ms, " (newest is ", newest, ") in series ", write->labels->ToString()));
+  }
+  samples.resize(kept);
+  return absl::OkStatus();
+}
+
+void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const {
+  int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
+  for (const model::Sample& sample : write.samples) {
+    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    if (partition <= indexed) continue;
+    indexed = partition;
+    batch->Put(postings_, PostingKey(partition, "", "", *write.ref), "").PermitUncheckedError();
+    for (const model::Label& label : *write.labels) {
+      batch->Put(postings_, PostingKey(partition, label.name, label.value, *write.ref), "")
+          .PermitUncheckedError();
+    }
+  }
+}
+
+void Node::Rep::ApplyToHead(SeriesWrite* write) {
+  HeadSeries* series = write->head;
+  if (series == nullptr) {
+    series = head_.Create(*write->ref, std::move(write->canonical));
+    series->newest = write->newest;
+  }
+  for (const model::Sample& sample : write->samples) head_.Append(series, sample);
+  const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
+  series->indexed_partition = std::max(series->indexed_partition, partition);
+  newest_partition_ = std::max(newest_partition_, partition);
+  stats_.samples_appended += static_cast<int64_t>(write->samples.size());
+}
+
+absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
+  std::vector<SeriesWrite> writes;
+  RETURN_IF_ERROR(Merge(batch, &writes));
+  absl::MutexLock lock(&mu_);
+  for (SeriesWrite& write : writes) RETURN_IF_ERROR(Validate(&write));
+  std::erase_if(writes, [](const SeriesWrite& w) { return w.samples.empty(); });
+  if (writes.empty()) return absl::OkStatus();
+
+  rocksdb::WriteBatch wb;
+  std::vector<WalSeriesSamples> wal_series;
+  int64_t created = 0;
+  for (SeriesWrite& write : writes) {
+    if (!write.ref.has_value()) {
+      write.ref = index_.AllocateRef();
+      index_.AddToBatch(*write.ref, write.canonical, &wb);
+      ++created;
+    }
+    AddPostings(write, &wb);
+    wal_series.push_back({*write.ref, write.samples});
+  }
+  std::string record;
+  EncodeWalRecord(wal_series, &record);
+  wal_.AddToBatch(record, &wb);
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing the WAL"));
+
+  stats_.series_created += created;
+  for (SeriesWrite& write : writes) ApplyToHead(&write);
+  wal_bytes_since_checkpoint_ += static_cast<int64_t>(wb.GetDataSize());
+  // The samples are durable in the WAL from here on; moving them into chunks or a checkpoint
+  // may fail and is retried with the next write, so it does not fail this one.
+  if (FlushPendingChunks().ok() && wal_bytes_since_checkpoint_ >= kCheckpointWalBytes) {
+    Checkpoint().IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+// Writes the closed chunks with each series' newest written timestamp, and drops the checkpointed
+// open chunk they replace.
+absl::Status Node::Rep::FlushPendingChunks() {
+  if (head_.pending().empty()) return absl::OkStatus();
+  rocksdb::WriteBatch wb;
+  for (const ClosedChunk& chunk : head_.pending()) {
+    wb.Put(chunks_, ChunkKey(chunk.partition, chunk.ref, chunk.min_time_ms), chunk.bytes)
+        .PermitUncheckedError();
+    std::string newest;
+    PutInt64BE(&newest, chunk.max_time_ms);
+    wb.Put(head_family_, PersistedMaxTimeKey(chunk.ref), newest).PermitUncheckedError();
+    wb.Delete(head_family_, CheckpointChunkKey(chunk.ref)).PermitUncheckedError();
+  }
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing chunks"));
+  stats_.chunks_written += static_cast<int64_t>(head_.pending().size());
+  head_.ClearPending();
+  return absl::OkStatus();
+}
+
+// Saves every open chunk and deletes the whole WAL in one batch, so that a restart reads the
+// open chunks instead of replaying everything since they opened. Series idle for more than a
+// partition are written out and leave the head first.
+absl::Status Node::Rep::Checkpoint() {
+  if (newest_partition_ > INT64_MIN) head_.EvictIdle(newest_partition_ - 1);
+  RETURN_IF_ERROR(FlushPendingChunks());
+  rocksdb::WriteBatch wb;
+  head_.ForEach([&](const HeadSeries& series) {
+    if (series.chunk.num_samples() == 0) return;
+    wb.Put(head_family_, CheckpointChunkKey(series.ref),
+           rocksdb::Slice(series.chunk.bytes().data(), series.chunk.bytes().size()))
+        .PermitUncheckedError();
+  });
+  wal_.AddTruncateToBatch(wal_.next_sequence(), &wb);
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing a checkpoint"));
+  wal_bytes_since_checkpoint_ = 0;
+  return absl::OkStatus();
+}
+
+// ---- Recovery ----------------------------------------------------------------------------
+
+absl::StatusOr<HeadSeries*> Node::Rep::LoadHeadSeries(uint64_t ref) {
+  if (HeadSeries* series = head_.Find(ref)) return series;
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf({ref}));
+  HeadSeries* series = head_.Create(ref, labels[0].CanonicalBytes());
+  ASSIGN_OR_RETURN(series->newest, PersistedNewest(ref));
+  return series;
+}
+
+absl::Status Node::Rep::ReplayRecord(std::string_view record) {
+  std::vector<WalSeriesSamples> entries;
+  if (!DecodeWalRecord(record, &entries)) return absl::DataLossError("malformed WAL record");
+  entries.clear();
+  for (const WalSeriesSamples& entry : entries) {
+    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
+    for (const model::Sample& sample : entry.samples) {
+      // Samples up to the newest are already in a written or checkpointed chunk.
+      if (series->newest.has_value() && sample.timestamp_ms <= series->newest->timestamp_ms) {
+        continue;
+      }
+      head_.Append(series, sample);
+      const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+      series->indexed_partition = std::max(series->indexed_partition, partition);
+      newest_partition_ = std::max(newest_partition_, partition);
+      ++stats_.wal_replayed_samples;
+    }
+  }
+  if (head_.pending().size() >= kReplayFlushChunks) RETURN_IF_ERROR(FlushPendingChunks());
+  return absl::OkStatus();
+}
+
+// Loads the checkpointed open chunks, replays the WAL written after them, and checkpoints so
+// that the next restart starts from here.
+absl::Status Node::Rep::Recover() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(index_.Init());
+  RETURN_IF_ERROR(wal_.Init());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
+  for (it->Seek(kCheckpointChunkPrefix);
+       it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
+    uint64_t ref = 0;
+    if (!ParseCheckpointChunkKey(it->key().ToStringView(), &ref)) {
+      return absl::DataLossError("malformed checkpoint key");
+    }
+    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(ref));
+    if (!head_.RestoreOpenChunk(series, it->value().ToStringView())) {
+      return absl::DataLossError(absl::StrCat("corrupt checkpointed chunk of series ref ", ref));
+    }
+    series->indexed_partition = series->chunk_partition;
+    newest_partition_ = std::max(newest_partition_, series->chunk_partition);
+  }
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading the checkpoint"));
+  it.reset();
+  RETURN_IF_ERROR(wal_.Replay([&](uint64_t, std::string_view record)
+                                  ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayRecord(record); }));
+  return Checkpoint();
+}
+
+// ---- Read --------------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  std::vector<ChunkSeriesData> series(refs.size());
+  {
+    // Only copies; chunks written meanwhile are read from disk too, and the merge drops the
+    // samples seen twice.
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < refs.size(); ++i) {
+      head_.CopyChunks(refs[i], min_time_ms, max_time_ms, &series[i].head_chunks);
+    }
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    series[i].ref = refs[i];
+    series[i].labels = std::move(labels[i]);
+  }
+  std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
+    return model::Labels::Compare(a.labels, b.labels) < 0;
+  });
+  ChunkSource source;
+  source.db = db_;
+  source.chunks = chunks_;
+  source.partitions = std::move(partitions);
+  source.min_time_ms = min_time_ms;
+  source.max_time_ms = max_time_ms;
+  return NewChunkSeriesSet(std::move(source), std::move(series));
+}
+
+absl::StatusOr<std::vector<std::string>> Node::Rep::LabelNames(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
+  return querier_.LabelNames(matchers, partitions);
+}
+
+absl::StatusOr<std::vector<std::string>> Node::Rep::LabelValues(
+    std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+    int64_t max_time_ms) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
+  return querier_.LabelValues(name, matchers, partitions);
+}
+
+NodeStats Node::Rep::stats() const {
+  absl::MutexLock lock(&mu_);
+  NodeStats stats = stats_;
+  stats.active_series = static_cast<int64_t>(head_.num_series());
+  return stats;
+}
+
+// ---- Node --------------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("no data directory given");
+  if (options.max_samples_per_chunk < 1) {
+    return absl::InvalidArgumentError("max_samples_per_chunk must be positive");
+  }
+  if (absl::ToInt64Milliseconds(options.partition_length) < 1) {
+    return absl::InvalidArgumentError("partition_length must be at least 1ms");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("creating data directory ", options.data_dir, ": ", error.message()));
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  // Caps RocksDB's own log: a family written rarely (series) is flushed rather than keeping
+  // every log file alive, so RocksDB's recovery stays bounded like ours.
+  db_options.max_total_wal_size = kMaxRocksDBLogBytes;
+  db_options.db_write_buffer_size = kWriteBufferBytes;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (std::string_view name : kFamilies) {
+    descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  RETURN_IF_ERROR(
+      FromRocksDB(rocksdb::DB::Open(db_options, options.data_dir, descriptors, &handles, &db),
+                  absl::StrCat("opening ", options.data_dir)));
+  auto rep = std::make_unique<Rep>(options, db, std::move(handles));
+  RETURN_IF_ERROR(rep->Recover());
+  return std::unique_ptr<Node>(new Node(std::move(rep)));
+}
+
+Node::Node(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Node::~Node() = default;
+
+absl::Status Node::Write(const model::WriteBatch& batch) { return rep_->Write(batch); }
+
+absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  return rep_->Select(matchers, min_time_ms, max_time_ms);
+}
+
+absl::StatusOr<std::vector<std::string>> Node::LabelNames(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  return rep_->LabelNames(matchers, min_time_ms, max_time_ms);
+}
+
+absl::StatusOr<std::vector<std::string>> Node::LabelValues(
+    std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+    int64_t max_time_ms) {
+  return rep_->LabelValues(name, matchers, min_time_ms, max_time_ms);
+}
+
+NodeStats Node::stats() const { return rep_->stats(); }
+
+}  // namespace kura::storage

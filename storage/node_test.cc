@@ -1,1 +1,484 @@
-// Placeholder: replaced by the implementation.
+#include "storage/node.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/keys.h"
+
+namespace kura::storage {
+namespace {
+
+using model::MatchType;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr int64_t kHourMs = 3600 * 1000;
+
+model::Labels L(std::vector<model::Label> labels) {
+  return model::Labels::FromUnsorted(std::move(labels));
+}
+
+model::LabelMatcher M(MatchType type, std::string name, std::string value) {
+  absl::StatusOr<model::LabelMatcher> m =
+      model::LabelMatcher::Create(type, std::move(name), std::move(value));
+  EXPECT_TRUE(m.ok()) << m.status();
+  return *m;
+}
+
+model::WriteBatch Batch(const model::Labels& labels, std::vector<model::Sample> samples) {
+  model::WriteBatch batch;
+  batch.series.push_back({labels, std::move(samples)});
+  return batch;
+}
+
+std::vector<model::Sample> Range(int64_t from, int64_t to, int64_t step) {
+  std::vector<model::Sample> samples;
+  for (int64_t t = from; t <= to; t += step) samples.push_back({t, static_cast<double>(t) / 10});
+  return samples;
+}
+
+using SeriesSamples = std::pair<std::string, std::vector<std::pair<int64_t, double>>>;
+
+std::vector<SeriesSamples> ReadAll(model::SeriesReader& reader,
+                                   std::vector<model::LabelMatcher> matchers, int64_t min_time,
+                                   int64_t max_time) {
+  absl::StatusOr<std::unique_ptr<model::SeriesSet>> set =
+      reader.Select(matchers, min_time, max_time);
+  EXPECT_TRUE(set.ok()) << set.status();
+  if (!set.ok()) return {};
+  std::vector<SeriesSamples> out;
+  while ((*set)->Next()) {
+    const model::Series& series = (*set)->At();
+    SeriesSamples entry{series.labels().ToString(), {}};
+    std::unique_ptr<model::SampleIterator> it = series.NewIterator();
+    while (it->Next()) entry.second.emplace_back(it->At().timestamp_ms, it->At().value);
+    EXPECT_TRUE(it->status().ok()) << it->status();
+    out.push_back(std::move(entry));
+  }
+  EXPECT_TRUE((*set)->status().ok());
+  return out;
+}
+
+std::vector<std::string> Names(const std::vector<SeriesSamples>& series) {
+  std::vector<std::string> names;
+  for (const auto& s : series) names.push_back(s.first);
+  return names;
+}
+
+std::vector<std::pair<int64_t, double>> Pairs(const std::vector<model::Sample>& samples) {
+  std::vector<std::pair<int64_t, double>> out;
+  for (const auto& s : samples) out.emplace_back(s.timestamp_ms, s.value);
+  return out;
+}
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string pattern =
+        (tmp != nullptr ? std::string(tmp) : std::filesystem::temp_directory_path().string()) +
+        "/node_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    options_.data_dir = dir_ + "/data";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Node> OpenNode() {
+    absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(options_);
+    EXPECT_TRUE(node.ok()) << node.status();
+    return node.ok() ? std::move(*node) : nullptr;
+  }
+
+  std::string dir_;
+  NodeOptions options_;
+};
+
+TEST_F(NodeTest, WriteThenSelectRoundTrip) {
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  model::WriteBatch batch;
+  batch.series.push_back({L({{"__name__", "up"}, {"job", "b"}}), {{1000, 1}, {2000, 0}}});
+  batch.series.push_back({L({{"__name__", "up"}, {"job", "a"}}), {{1000, model::StaleNaN()}}});
+  ASSERT_TRUE(node->Write(batch).ok());
+
+  std::vector<SeriesSamples> got =
+      ReadAll(*node, {M(MatchType::kEqual, "__name__", "up")}, 0, 10000);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, "up{job=\"a\"}");
+  ASSERT_EQ(got[0].second.size(), 1u);
+  EXPECT_TRUE(model::IsStaleNaN(got[0].second[0].second));
+  EXPECT_EQ(got[1].first, "up{job=\"b\"}");
+  EXPECT_THAT(got[1].second, ElementsAre(std::pair<int64_t, double>{1000, 1},
+                                         std::pair<int64_t, double>{2000, 0}));
+  // The range is inclusive on both ends and trims the samples.
+  got = ReadAll(*node, {M(MatchType::kEqual, "job", "b")}, 2000, 2000);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second.size(), 1u);
+  EXPECT_TRUE(ReadAll(*node, {M(MatchType::kEqual, "job", "zzz")}, 0, 10000).empty());
+
+  NodeStats stats = node->stats();
+  EXPECT_EQ(stats.samples_appended, 3);
+  EXPECT_EQ(stats.series_created, 2);
+  EXPECT_EQ(stats.active_series, 2);
+}
+
+TEST_F(NodeTest, MatchersOfEveryTypeIncludingEmptyMatching) {
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  model::WriteBatch batch;
+  batch.series.push_back({L({{"__name__", "m"}, {"job", "a"}}), {{1, 1}}});
+  batch.series.push_back({L({{"__name__", "m"}, {"job", "ab"}}), {{1, 1}}});
+  batch.series.push_back({L({{"__name__", "m"}, {"job", "b"}, {"env", "x"}}), {{1, 1}}});
+  batch.series.push_back({L({{"__name__", "m"}}), {{1, 1}}});
+  batch.series.push_back({L({{"__name__", "other"}, {"job", "a"}}), {{1, 1}}});
+  ASSERT_TRUE(node->Write(batch).ok());
+  const model::LabelMatcher name = M(MatchType::kEqual, "__name__", "m");
+  auto select = [&](model::LabelMatcher m) { return Names(ReadAll(*node, {name, m}, 0, 10)); };
+
+  EXPECT_THAT(select(M(MatchType::kEqual, "job", "a")), ElementsAre("m{job=\"a\"}"));
+  EXPECT_THAT(select(M(MatchType::kNotEqual, "job", "a")),
+              ElementsAre("m", "m{env=\"x\", job=\"b\"}", "m{job=\"ab\"}"));
+  EXPECT_THAT(select(M(MatchType::kRegexMatch, "job", "a|b")),
+              ElementsAre("m{env=\"x\", job=\"b\"}", "m{job=\"a\"}"));
+  EXPECT_THAT(select(M(MatchType::kRegexMatch, "job", "a.*")),
+              ElementsAre("m{job=\"a\"}", "m{job=\"ab\"}"));
+  EXPECT_THAT(select(M(MatchType::kRegexNoMatch, "job", "a.*")),
+              ElementsAre("m", "m{env=\"x\", job=\"b\"}"));
+  // Matchers that match "" select series without the label.
+  EXPECT_THAT(select(M(MatchType::kEqual, "job", "")), ElementsAre("m"));
+  EXPECT_THAT(select(M(MatchType::kRegexMatch, "job", "|a")), ElementsAre("m", "m{job=\"a\"}"));
+  EXPECT_THAT(select(M(MatchType::kNotEqual, "env", "x")),
+              ElementsAre("m", "m{job=\"a\"}", "m{job=\"ab\"}"));
+  EXPECT_THAT(select(M(MatchType::kRegexMatch, "nope", ".*")).size(), 4u);
+  EXPECT_TRUE(select(M(MatchType::kRegexMatch, "nope", ".+")).empty());
+  EXPECT_THAT(select(M(MatchType::kNotEqual, "job", "")),
+              ElementsAre("m{env=\"x\", job=\"b\"}", "m{job=\"a\"}", "m{job=\"ab\"}"));
+  // Without the name matcher: one regex alone.
+  EXPECT_THAT(Names(ReadAll(*node, {M(MatchType::kRegexMatch, "job", "a")}, 0, 10)),
+              ElementsAre("m{job=\"a\"}", "other{job=\"a\"}"));
+}
+
+TEST_F(NodeTest, SeriesSpanningManyChunksAndTwoPartitions) {
+  options_.max_samples_per_chunk = 7;
+  options_.partition_length = absl::Hours(1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  const model::Labels labels = L({{"__name__", "cpu"}});
+  // 15s steps from 30 minutes before to 30 minutes after a partition boundary, in batches.
+  std::vector<model::Sample> all = Range(kHourMs - 1800 * 1000, kHourMs + 1800 * 1000, 15000);
+  for (size_t i = 0; i < all.size(); i += 10) {
+    std::vector<model::Sample> part(all.begin() + i, all.begin() + std::min(all.size(), i + 10));
+    ASSERT_TRUE(node->Write(Batch(labels, part)).ok());
+  }
+  const model::LabelMatcher m = M(MatchType::kEqual, "__name__", "cpu");
+  std::vector<SeriesSamples> got = ReadAll(*node, {m}, INT64_MIN, INT64_MAX);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, Pairs(all));
+  EXPECT_GT(node->stats().chunks_written, static_cast<int64_t>(all.size() / 7) - 2);
+
+  // A window crossing the boundary, and one inside each partition.
+  for (auto [from, to] : {std::pair<int64_t, int64_t>{kHourMs - 100000, kHourMs + 100000},
+                          {kHourMs - 1800 * 1000, kHourMs - 1},
+                          {kHourMs + 7, kHourMs + 1000000}}) {
+    std::vector<std::pair<int64_t, double>> want;
+    for (const model::Sample& s : all) {
+      if (s.timestamp_ms >= from && s.timestamp_ms <= to)
+        want.emplace_back(s.timestamp_ms, s.value);
+    }
+    got = ReadAll(*node, {m}, from, to);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].second, want) << from << ".." << to;
+  }
+  // Outside every partition with data: nothing.
+  EXPECT_TRUE(ReadAll(*node, {m}, 10 * kHourMs, 11 * kHourMs).empty());
+
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  got = ReadAll(*node, {m}, INT64_MIN, INT64_MAX);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, Pairs(all));
+}
+
+TEST_F(NodeTest, OutOfOrderAndDuplicates) {
+  options_.max_samples_per_chunk = 4;
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  const model::Labels a = L({{"__name__", "a"}});
+  const model::Labels b = L({{"__name__", "b"}});
+  const std::vector<model::Sample> first = Range(10, 100, 10);
+  ASSERT_TRUE(node->Write(Batch(a, first)).ok());
+  // A retry of the whole batch (some samples in written chunks, some in the head) is accepted.
+  ASSERT_TRUE(node->Write(Batch(a, first)).ok());
+  EXPECT_EQ(node->stats().samples_appended, 10);
+
+  // Rejected batches leave nothing behind, not even the new series in them.
+  model::WriteBatch bad;
+  bad.series.push_back({b, {{5, 1}}});
+  bad.series.push_back({a, {{30, 99}}});
+  absl::Status status = node->Write(bad);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("duplicate sample for timestamp"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("in series a"));
+
+  bad.series[1] = {a, {{95, 1}, {200, 1}}};
+  status = node->Write(bad);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("out of order sample"));
+  bad.series[1] = {a, {{5, 1}}};
+  EXPECT_EQ(node->Write(bad).code(), absl::StatusCode::kInvalidArgument);
+
+  EXPECT_TRUE(ReadAll(*node, {M(MatchType::kEqual, "__name__", "b")}, 0, 1000).empty());
+  absl::StatusOr<std::vector<std::string>> names = node->LabelValues("__name__", {}, 0, 1000);
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("a"));
+  std::vector<SeriesSamples> got = ReadAll(*node, {M(MatchType::kEqual, "__name__", "a")}, 0, 1000);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, Pairs(first));
+  NodeStats stats = node->stats();
+  EXPECT_EQ(stats.samples_appended, 10);
+  EXPECT_EQ(stats.series_created, 1);
+  EXPECT_EQ(stats.out_of_order_samples, 3);
+
+  // The same series twice in one batch is merged; an identical duplicate inside it is dropped.
+  model::WriteBatch twice;
+  twice.series.push_back({a, {{130, 13}, {110, 11}}});
+  twice.series.push_back({a, {{120, 12}, {130, 13}}});
+  ASSERT_TRUE(node->Write(twice).ok());
+  twice.series[1].samples = {{140, 1}, {140, 2}};
+  EXPECT_EQ(node->Write(twice).code(), absl::StatusCode::kInvalidArgument);
+
+  // After a restart the head knows only what is stored; retries still pass, old samples don't.
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  ASSERT_TRUE(node->Write(Batch(a, first)).ok());
+  EXPECT_EQ(node->Write(Batch(a, {{125, 1}})).code(), absl::StatusCode::kInvalidArgument);
+  got = ReadAll(*node, {M(MatchType::kEqual, "__name__", "a")}, 0, 1000);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second.size(), 13u);
+  EXPECT_EQ(node->stats().samples_appended, 0);
+}
+
+TEST_F(NodeTest, ReopenAfterCloseRecoversEverythingAndEmptiesTheWal) {
+  options_.max_samples_per_chunk = 5;
+  const model::Labels labels = L({{"__name__", "x"}, {"i", "1"}});
+  const std::vector<model::Sample> samples = Range(1000, 13000, 1000);  // 2 chunks + 3 open
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    ASSERT_TRUE(node->Write(Batch(labels, samples)).ok());
+  }
+  {
+    // The clean close checkpointed the open chunk and deleted the WAL.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {std::string(kSeriesFamily), {}},
+        {std::string(kPostingsFamily), {}},      {std::string(kChunksFamily), {}},
+        {std::string(kWalFamily), {}},           {std::string(kHeadFamily), {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, options_.data_dir, families, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
+    it->SeekToFirst();
+    EXPECT_FALSE(it->Valid());
+    it.reset(raw->NewIterator({}, handles[3]));
+    int chunks = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++chunks;
+    EXPECT_EQ(chunks, 2);
+    it.reset();
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->stats().wal_replayed_samples, 0);
+  std::vector<SeriesSamples> got = ReadAll(*node, {M(MatchType::kEqual, "i", "1")}, 0, 1 << 30);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, Pairs(samples));
+  // The restored head continues where it stopped.
+  ASSERT_TRUE(node->Write(Batch(labels, {{14000, 1}})).ok());
+  EXPECT_EQ(node->Write(Batch(labels, {{13500, 1}})).code(), absl::StatusCode::kInvalidArgument);
+  got = ReadAll(*node, {M(MatchType::kEqual, "i", "1")}, 0, 1 << 30);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second.size(), samples.size() + 1);
+}
+
+TEST_F(NodeTest, ReopenAfterKillRecoversAcknowledgedSamples) {
+  options_.max_samples_per_chunk = 8;
+  const model::Labels a = L({{"__name__", "a"}});
+  const model::Labels b = L({{"__name__", "b"}, {"x", "y"}});
+  std::vector<model::Sample> samples = Range(0, 290000, 10000);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child writes and dies without closing anything.
+    absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(options_);
+    if (!node.ok()) _exit(2);
+    for (size_t i = 0; i < samples.size(); i += 3) {
+      std::vector<model::Sample> part(samples.begin() + i,
+                                      samples.begin() + std::min(samples.size(), i + 3));
+      model::WriteBatch batch;
+      batch.series.push_back({a, part});
+      batch.series.push_back({b, part});
+      if (!(*node)->Write(batch).ok()) _exit(3);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(4);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status)) << "child exit " << WEXITSTATUS(wait_status);
+
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_GT(node->stats().wal_replayed_samples, 0);
+  std::vector<SeriesSamples> got =
+      ReadAll(*node, {M(MatchType::kRegexMatch, "__name__", "a|b")}, INT64_MIN, INT64_MAX);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].first, "a");
+  EXPECT_EQ(got[0].second, Pairs(samples));
+  EXPECT_EQ(got[1].first, "b{x=\"y\"}");
+  EXPECT_EQ(got[1].second, Pairs(samples));
+  // Recovery is itself recoverable: a second restart reads the same.
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  got = ReadAll(*node, {M(MatchType::kEqual, "__name__", "b")}, INT64_MIN, INT64_MAX);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second, Pairs(samples));
+}
+
+TEST_F(NodeTest, IdleSeriesLeaveTheHeadAndStayReadable) {
+  options_.partition_length = absl::Hours(1);
+  const model::Labels idle = L({{"__name__", "idle"}});
+  const model::Labels busy = L({{"__name__", "busy"}});
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    ASSERT_TRUE(node->Write(Batch(idle, {{10, 1}, {20, 2}})).ok());
+    ASSERT_TRUE(node->Write(Batch(busy, {{3 * kHourMs, 1}})).ok());
+    EXPECT_EQ(node->stats().active_series, 2);
+  }
+  std::unique_ptr<Node> node = OpenNode();  // recovery ends with a checkpoint
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->stats().active_series, 1);
+  std::vector<SeriesSamples> got =
+      ReadAll(*node, {M(MatchType::kEqual, "__name__", "idle")}, 0, kHourMs);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second.size(), 2u);
+  // What was stored still decides what is a retry and what is out of order.
+  EXPECT_TRUE(node->Write(Batch(idle, {{20, 2}})).ok());
+  EXPECT_EQ(node->Write(Batch(idle, {{15, 2}})).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(node->Write(Batch(idle, {{30, 3}})).ok());
+  EXPECT_EQ(node->stats().active_series, 2);
+  got = ReadAll(*node, {M(MatchType::kEqual, "__name__", "idle")}, 0, kHourMs);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].second.size(), 3u);
+}
+
+TEST_F(NodeTest, LabelNamesAndValues) {
+  options_.partition_length = absl::Hours(1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  model::WriteBatch batch;
+  batch.series.push_back({L({{"__name__", "up"}, {"job", "api"}, {"zone", "a"}}), {{10, 1}}});
+  batch.series.push_back({L({{"__name__", "up"}, {"job", "db"}}), {{10, 1}}});
+  batch.series.push_back({L({{"__name__", "up"}, {"jobs", "9"}}), {{10, 1}}});
+  batch.series.push_back({L({{"__name__", "late"}, {"late", "yes"}}), {{5 * kHourMs, 1}}});
+  ASSERT_TRUE(node->Write(batch).ok());
+
+  absl::StatusOr<std::vector<std::string>> names = node->LabelNames({}, 0, kHourMs);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_THAT(*names, ElementsAre("__name__", "job", "jobs", "zone"));
+  names = node->LabelNames({}, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("__name__", "job", "jobs", "late", "zone"));
+  names = node->LabelNames({M(MatchType::kEqual, "job", "db")}, 0, kHourMs);
+  ASSERT_TRUE(names.ok());
+  EXPECT_THAT(*names, ElementsAre("__name__", "job"));
+
+  absl::StatusOr<std::vector<std::string>> values = node->LabelValues("job", {}, 0, kHourMs);
+  ASSERT_TRUE(values.ok());
+  EXPECT_THAT(*values, ElementsAre("api", "db"));
+  values = node->LabelValues("__name__", {}, 0, 10 * kHourMs);
+  ASSERT_TRUE(values.ok());
+  EXPECT_THAT(*values, ElementsAre("late", "up"));
+  values = node->LabelValues("__name__", {}, 4 * kHourMs, 10 * kHourMs);
+  ASSERT_TRUE(values.ok());
+  EXPECT_THAT(*values, ElementsAre("late"));
+  values = node->LabelValues("job", {M(MatchType::kEqual, "zone", "a")}, 0, kHourMs);
+  ASSERT_TRUE(values.ok());
+  EXPECT_THAT(*values, ElementsAre("api"));
+  values = node->LabelValues("nope", {}, 0, kHourMs);
+  ASSERT_TRUE(values.ok());
+  EXPECT_TRUE(values->empty());
+}
+
+TEST_F(NodeTest, ReadsWhileWritingSeeEveryAcknowledgedSampleOnce) {
+  options_.max_samples_per_chunk = 3;
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  const model::Labels labels = L({{"__name__", "c"}});
+  constexpr int64_t kBatches = 300;
+  std::atomic<int64_t> acknowledged{0};
+  std::atomic<bool> finished{false};
+  std::thread writer([&] {
+    for (int64_t i = 1; i <= kBatches; ++i) {
+      if (!node->Write(Batch(labels, {{i, static_cast<double>(i)}})).ok()) break;
+      acknowledged.store(i);
+    }
+    finished.store(true);
+  });
+  const model::LabelMatcher m = M(MatchType::kEqual, "__name__", "c");
+  bool last_round = false;
+  while (!last_round) {
+    last_round = finished.load();
+    const int64_t before = acknowledged.load();
+    std::vector<SeriesSamples> got = ReadAll(*node, {m}, 0, kBatches);
+    // Samples 1..n for some n >= what was acknowledged before the read: in order, no gaps.
+    const size_t n = got.empty() ? 0 : got[0].second.size();
+    EXPECT_GE(static_cast<int64_t>(n), before);
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(got[0].second[i].first, static_cast<int64_t>(i) + 1);
+    }
+    if (testing::Test::HasFailure()) break;
+  }
+  writer.join();
+  EXPECT_EQ(acknowledged.load(), kBatches);
+}
+
+TEST_F(NodeTest, SecondOpenOfOneDirectoryFailsClearly) {
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  absl::StatusOr<std::unique_ptr<Node>> second = Node::Open(options_);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use"));
+
+  // Another process is refused the same way.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<Node>> other = Node::Open(options_);
+    _exit(!other.ok() && other.status().code() == absl::StatusCode::kFailedPrecondition ? 0 : 1);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+  EXPECT_TRUE(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+}
+
+}  // namespace
+}  // namespace kura::storage

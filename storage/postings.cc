@@ -1,8 +1,7 @@
 #include "storage/postings.h"
 
 #include <algorithm>
-#include <functional>
-#include <queue>
+#include <cstddef>
 #include <utility>
 
 namespace kura::storage {
@@ -91,28 +90,28 @@ PostingsList UnionPostings(std::vector<const PostingsList*> lists) {
   std::erase_if(lists, [](const PostingsList* l) { return l == nullptr || l->empty(); });
   if (lists.empty()) return {};
   if (lists.size() == 1) return *lists[0];
-  PostingsList result;
-  if (lists.size() == 2) {
-    MergeUnion(*lists[0], *lists[1], &result);
-    return result;
+  // Rounds of pairwise merges: each ref is copied log2(k) times, by sequential merges that beat
+  // a heap's per-ref branching.
+  std::vector<PostingsList> merged((lists.size() + 1) / 2);
+  for (size_t i = 0; i < merged.size(); ++i) {
+    if (2 * i + 1 < lists.size()) {
+      MergeUnion(*lists[2 * i], *lists[2 * i + 1], &merged[i]);
+    } else {
+      merged[i] = *lists[2 * i];
+    }
   }
-  // k-way merge: a min-heap of (next ref, list index) cursors.
-  using Cursor = std::pair<uint64_t, size_t>;
-  std::priority_queue<Cursor, std::vector<Cursor>, std::greater<>> heap;
-  std::vector<size_t> pos(lists.size(), 0);
-  size_t total = 0;
-  for (size_t i = 0; i < lists.size(); ++i) {
-    heap.emplace((*lists[i])[0], i);
-    total += lists[i]->size();
+  while (merged.size() > 1) {
+    std::vector<PostingsList> next((merged.size() + 1) / 2);
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (2 * i + 1 < merged.size()) {
+        MergeUnion(merged[2 * i], merged[2 * i + 1], &next[i]);
+      } else {
+        next[i] = std::move(merged[2 * i]);
+      }
+    }
+    merged = std::move(next);
   }
-  result.reserve(total);
-  while (!heap.empty()) {
-    const auto [ref, i] = heap.top();
-    heap.pop();
-    if (result.empty() || result.back() != ref) result.push_back(ref);
-    if (++pos[i] < lists[i]->size()) heap.emplace((*lists[i])[pos[i]], i);
-  }
-  return result;
+  return std::move(merged[0]);
 }
 
 PostingsList SubtractPostings(const PostingsList& a, const PostingsList& b) {

@@ -25,6 +25,10 @@ absl::StatusOr<std::unique_ptr<TempDir>> TempDir::Create(const std::string& pref
 }
 
 TempDir::~TempDir() {
+  // KURA_KEEP_TEST_DIRS=1 keeps data and logs for a post-mortem.
+  if (const char* keep = std::getenv("KURA_KEEP_TEST_DIRS"); keep != nullptr && keep[0] == '1') {
+    return;
+  }
   // Best effort: a leftover temp dir must not turn a passing test into a crash.
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);

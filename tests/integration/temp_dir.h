@@ -1,7 +1,7 @@
 #pragma once
 
 // A directory under the system temp dir (or $TEST_TMPDIR) that is removed with its contents when
-// the owner goes away, so a failed test leaves nothing behind.
+// the owner goes away, so a failed test leaves nothing behind (unless KURA_KEEP_TEST_DIRS=1).
 
 #include <memory>
 #include <string>

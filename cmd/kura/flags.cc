@@ -1,0 +1,91 @@
+#include "cmd/kura/flags.h"
+
+#include <cctype>
+#include <string_view>
+
+#include "CLI/CLI.hpp"
+#include "query/api_params.h"
+
+namespace kura::cmd {
+namespace {
+
+// Flag names map to environment variables: --http.listen-address -> KURA_HTTP_LISTEN_ADDRESS.
+std::string EnvName(std::string_view flag) {
+  std::string env = "KURA_";
+  for (char c : flag.substr(2)) {
+    env.push_back(c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  }
+  return env;
+}
+
+template <typename T>
+CLI::Option* AddFlag(CLI::App* app, const std::string& name, T* value, const std::string& help) {
+  return app->add_option(name, *value, help)->envname(EnvName(name))->capture_default_str();
+}
+
+// A Prometheus duration ("5m", "1h30m") or float seconds.
+CLI::Option* AddDurationFlag(CLI::App* app, const std::string& name, absl::Duration* value,
+                             const std::string& help) {
+  CLI::Option* option = app->add_option_function<std::string>(
+      name,
+      [value, name](const std::string& text) {
+        absl::StatusOr<absl::Duration> d = query::ParseApiDuration(text);
+        if (!d.ok()) throw CLI::ValidationError(name, std::string(d.status().message()));
+        *value = *d;
+      },
+      help);
+  return option->envname(EnvName(name))->default_str(absl::FormatDuration(*value));
+}
+
+void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
+  AddFlag(app, "--http.listen-address", &options->listen_address,
+          "Address to listen on for the API, remote write and /metrics (host:port or :port).");
+  AddFlag(app, "--storage.path", &options->node.data_dir, "Base path for the data.");
+  app->add_flag("--storage.sync", options->node.sync_wal,
+                "fsync the WAL before acknowledging writes (power-loss durability).")
+      ->envname(EnvName("--storage.sync"));
+  AddDurationFlag(app, "--query.lookback-delta", &options->engine.lookback_delta,
+                  "How far back to look for a sample of an instant vector selector.");
+  AddDurationFlag(app, "--query.timeout", &options->engine.timeout,
+                  "Maximum time a query may take before it is aborted.");
+  AddFlag(app, "--query.max-samples", &options->engine.max_samples,
+          "Maximum number of samples a single query can load into memory.");
+  AddFlag(app, "--log.level", log_level, "Only log messages at or above: debug, info, warn, error.")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+}  // namespace
+
+CommandLine ParseCommandLine(int argc, char** argv) {
+  CommandLine result;
+  CLI::App app{"Kura: a Prometheus-compatible long-term metrics store."};
+  app.set_version_flag("--version", "kura, version " KURA_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  CLI::App* standalone =
+      app.add_subcommand("standalone", "Run every role in one process (the default on one machine).");
+  AddStandaloneFlags(standalone, &result.standalone, &log_level);
+  CLI::App* receive = app.add_subcommand("receive", "Accept remote write, route to storage nodes.");
+  CLI::App* store = app.add_subcommand("store", "Run a storage node.");
+  CLI::App* query = app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    result.exit_code = code == 0 ? 0 : 2;
+    return result;
+  }
+  if (standalone->parsed()) {
+    result.command = Command::kStandalone;
+  } else if (receive->parsed()) {
+    result.command = Command::kReceive;
+  } else if (store->parsed()) {
+    result.command = Command::kStore;
+  } else if (query->parsed()) {
+    result.command = Command::kQuery;
+  }
+  base::ParseLogLevel(log_level, &result.standalone.log_level);
+  return result;
+}
+
+}  // namespace kura::cmd

@@ -1,0 +1,158 @@
+#include "ingest/validation.h"
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+
+namespace kura::ingest {
+namespace {
+
+bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+// [a-zA-Z_][a-zA-Z0-9_]*, plus ':' anywhere when `allow_colon` (metric names).
+bool IsValidName(std::string_view name, bool allow_colon) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok =
+        IsAsciiLetter(c) || c == '_' || (allow_colon && c == ':') || (i > 0 && IsAsciiDigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0 when there is none. Rejects
+// overlong forms, surrogates and code points above U+10FFFF, as Go's utf8.ValidString does.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  auto is_continuation = [&](size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
+  uint8_t b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF) return is_continuation(i + 1) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (!is_continuation(i + 1) || !is_continuation(i + 2)) return 0;
+    uint8_t b1 = byte(i + 1);
+    if (b0 == 0xE0 && b1 < 0xA0) return 0;  // overlong
+    if (b0 == 0xED && b1 > 0x9F) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (!is_continuation(i + 1) || !is_continuation(i + 2) || !is_continuation(i + 3)) return 0;
+    uint8_t b1 = byte(i + 1);
+    if (b0 == 0xF0 && b1 < 0x90) return 0;  // overlong
+    if (b0 == 0xF4 && b1 > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// `text` with each byte that is not part of well-formed UTF-8 shown as \xNN.
+std::string EscapeInvalidUtf8(std::string text) {
+  if (IsValidUtf8(text)) return text;
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size();) {
+    size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) {
+      absl::StrAppend(&out, "\\x", absl::Hex(static_cast<uint8_t>(text[i]), absl::kZeroPad2));
+      ++i;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+// The rule text may quote the offending name, so the whole message is escaped.
+absl::Status SeriesError(const model::Labels& labels, const std::string& rule) {
+  return absl::InvalidArgumentError(
+      EscapeInvalidUtf8(absl::StrCat("invalid series ", labels.ToString(), ": ", rule)));
+}
+
+absl::Status ValidateLabels(const model::Labels& labels) {
+  if (labels.empty()) return SeriesError(labels, "a series needs at least one label");
+  const model::Label* previous = nullptr;
+  for (const model::Label& label : labels) {
+    if (!IsValidName(label.name, /*allow_colon=*/false)) {
+      return SeriesError(labels, absl::StrCat("invalid label name \"", label.name,
+                                              "\": must match [a-zA-Z_][a-zA-Z0-9_]*"));
+    }
+    if (previous != nullptr && label.name == previous->name) {
+      return SeriesError(labels, absl::StrCat("duplicate label name \"", label.name, "\""));
+    }
+    if (previous != nullptr && label.name < previous->name) {
+      return SeriesError(labels, absl::StrCat("label names not sorted ascending: \"", label.name,
+                                              "\" comes after \"", previous->name, "\""));
+    }
+    if (label.value.empty()) {
+      return SeriesError(labels,
+                         absl::StrCat("label \"", label.name,
+                                      "\" has an empty value (an empty value means the label "
+                                      "is absent: leave the label out)"));
+    }
+    if (!IsValidUtf8(label.value)) {
+      return SeriesError(labels,
+                         absl::StrCat("label \"", label.name, "\" value is not valid UTF-8"));
+    }
+    previous = &label;
+  }
+  if (!labels.Has(model::kMetricNameLabel)) {
+    return SeriesError(labels, "missing metric name (label __name__)");
+  }
+  std::string metric_name(labels.Get(model::kMetricNameLabel));
+  if (!IsValidName(metric_name, /*allow_colon=*/true)) {
+    return SeriesError(labels, absl::StrCat("invalid metric name \"", metric_name,
+                                            "\": must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
+                            absl::Duration max_future_skew) {
+  RETURN_IF_ERROR(ValidateLabels(series.labels));
+  const int64_t max_timestamp_ms = absl::ToUnixMillis(now + max_future_skew);
+  for (size_t i = 0; i < series.samples.size(); ++i) {
+    int64_t ts = series.samples[i].timestamp_ms;
+    if (i > 0 && ts <= series.samples[i - 1].timestamp_ms) {
+      return SeriesError(series.labels,
+                         absl::StrCat("sample timestamps not strictly ascending: ", ts, " follows ",
+                                      series.samples[i - 1].timestamp_ms));
+    }
+    if (ts > max_timestamp_ms) {
+      return SeriesError(series.labels, absl::StrCat("sample timestamp ", ts, " is more than ",
+                                                     absl::FormatDuration(max_future_skew),
+                                                     " ahead of the receiver's clock (now ",
+                                                     absl::ToUnixMillis(now), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
+                                absl::Duration max_future_skew) {
+  for (const model::TimeSeries& series : batch.series) {
+    RETURN_IF_ERROR(ValidateSeries(series, now, max_future_skew));
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeSeries(const model::Labels& labels) {
+  return EscapeInvalidUtf8(labels.ToString());
+}
+
+}  // namespace kura::ingest

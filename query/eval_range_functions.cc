@@ -1,0 +1,262 @@
+// Range-vector functions over one window of float samples, as in Prometheus's functions.go.
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "query/eval_math.h"
+#include "query/functions.h"
+
+namespace kura::query {
+namespace {
+
+using Window = RangeWindow;
+
+// Prometheus's extrapolatedRate: the increase over the window, extrapolated to the window's
+// edges when the samples reach close enough to them.
+std::optional<double> ExtrapolatedRate(const Window& w, bool is_counter, bool is_rate) {
+  const auto& p = w.points;
+  if (p.size() < 2) return std::nullopt;
+  const size_t last = p.size() - 1;
+  double result = p[last].v - p[0].v;
+  if (is_counter) {
+    double prev = p[0].v;
+    for (size_t i = 1; i < p.size(); ++i) {
+      if (p[i].v < prev) result += prev;
+      prev = p[i].v;
+    }
+  }
+  double duration_to_start = static_cast<double>(p[0].t - w.range_start_ms) / 1000;
+  double duration_to_end = static_cast<double>(w.range_end_ms - p[last].t) / 1000;
+  const double sampled_interval = static_cast<double>(p[last].t - p[0].t) / 1000;
+  const double avg_between = sampled_interval / static_cast<double>(last);
+  const double threshold = avg_between * 1.1;
+  double extrapolate_to = sampled_interval;
+  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
+  if (is_counter && result > 0 && p[0].v >= 0) {
+    // A counter cannot go below zero: do not extrapolate past the zero point.
+    const double duration_to_zero = sampled_interval * (p[0].v / result);
+    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+  }
+  extrapolate_to += duration_to_start;
+  if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
+  extrapolate_to += duration_to_end;
+  double factor = extrapolate_to / sampled_interval;
+  if (is_rate) factor /= static_cast<double>(w.range_ms) / 1000;
+  return result * factor;
+}
+
+std::optional<double> InstantValue(const Window& w, bool is_rate) {
+  const auto& p = w.points;
+  if (p.size() < 2) return std::nullopt;
+  const FloatPoint& last = p[p.size() - 1];
+  const FloatPoint& prev = p[p.size() - 2];
+  double result = (is_rate && last.v < prev.v) ? last.v : last.v - prev.v;
+  const int64_t interval = last.t - prev.t;
+  if (interval == 0) return std::nullopt;
+  if (is_rate) result /= static_cast<double>(interval) / 1000;
+  return result;
+}
+
+std::optional<double> Rate(const Window& w) { return ExtrapolatedRate(w, true, true); }
+std::optional<double> Increase(const Window& w) { return ExtrapolatedRate(w, true, false); }
+std::optional<double> Delta(const Window& w) { return ExtrapolatedRate(w, false, false); }
+std::optional<double> Irate(const Window& w) { return InstantValue(w, true); }
+std::optional<double> Idelta(const Window& w) { return InstantValue(w, false); }
+
+std::optional<double> Deriv(const Window& w) {
+  if (w.points.size() < 2) return std::nullopt;
+  double slope, intercept;
+  LinearRegression(w.points, w.points[0].t, &slope, &intercept);
+  return slope;
+}
+
+std::optional<double> PredictLinear(const Window& w) {
+  if (w.points.size() < 2) return std::nullopt;
+  double slope, intercept;
+  LinearRegression(w.points, w.step_ms, &slope, &intercept);
+  return slope * w.params[0] + intercept;
+}
+
+std::optional<double> Resets(const Window& w) {
+  int n = 0;
+  for (size_t i = 1; i < w.points.size(); ++i) {
+    if (w.points[i].v < w.points[i - 1].v) ++n;
+  }
+  return n;
+}
+
+std::optional<double> Changes(const Window& w) {
+  int n = 0;
+  for (size_t i = 1; i < w.points.size(); ++i) {
+    const double cur = w.points[i].v, prev = w.points[i - 1].v;
+    if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++n;
+  }
+  return n;
+}
+
+std::optional<double> AvgOverTime(const Window& w) {
+  const auto& p = w.points;
+  double sum = p[0].v, count = 1, mean = 0, c = 0;
+  bool incremental = false;
+  for (size_t i = 1; i < p.size(); ++i) {
+    count = static_cast<double>(i + 1);
+    if (!incremental) {
+      double nc = c;
+      const double ns = KahanSumInc(p[i].v, sum, &nc);
+      if (!std::isinf(ns)) {
+        sum = ns;
+        c = nc;
+        continue;
+      }
+      // The sum would overflow: continue with the incremental mean.
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const double q = (count - 1) / count;
+    double qc = q * c;
+    mean = KahanSumInc(p[i].v / count, q * mean, &qc);
+    c = qc;
+  }
+  if (incremental) return mean + c;
+  return sum / count + c / count;
+}
+
+std::optional<double> SumOverTime(const Window& w) {
+  double sum = 0, c = 0;
+  for (const auto& p : w.points) sum = KahanSumInc(p.v, sum, &c);
+  if (std::isinf(sum)) return sum;
+  return sum + c;
+}
+
+std::optional<double> CountOverTime(const Window& w) {
+  return static_cast<double>(w.points.size());
+}
+
+std::optional<double> MinOverTime(const Window& w) {
+  double v = w.points[0].v;
+  for (const auto& p : w.points) {
+    if (p.v < v || std::isnan(v)) v = p.v;
+  }
+  return v;
+}
+
+std::optional<double> MaxOverTime(const Window& w) {
+  double v = w.points[0].v;
+  for (const auto& p : w.points) {
+    if (p.v > v || std::isnan(v)) v = p.v;
+  }
+  return v;
+}
+
+double VarianceOverTime(const Window& w) {
+  double count = 0, mean = 0, c_mean = 0, aux = 0, c_aux = 0;
+  for (const auto& p : w.points) {
+    count++;
+    const double delta = p.v - (mean + c_mean);
+    mean = KahanSumInc(delta / count, mean, &c_mean);
+    aux = KahanSumInc(delta * (p.v - (mean + c_mean)), aux, &c_aux);
+  }
+  return (aux + c_aux) / count;
+}
+
+std::optional<double> StdvarOverTime(const Window& w) { return VarianceOverTime(w); }
+std::optional<double> StddevOverTime(const Window& w) { return std::sqrt(VarianceOverTime(w)); }
+
+std::optional<double> LastOverTime(const Window& w) { return w.points.back().v; }
+std::optional<double> FirstOverTime(const Window& w) { return w.points.front().v; }
+std::optional<double> PresentOverTime(const Window&) { return 1.0; }
+
+std::optional<double> TsOfLastOverTime(const Window& w) {
+  return static_cast<double>(w.points.back().t) / 1000;
+}
+std::optional<double> TsOfFirstOverTime(const Window& w) {
+  return static_cast<double>(w.points.front().t) / 1000;
+}
+std::optional<double> TsOfMinOverTime(const Window& w) {
+  FloatPoint best = w.points[0];
+  for (const auto& p : w.points) {
+    if (p.v <= best.v || std::isnan(best.v)) best = p;
+  }
+  return static_cast<double>(best.t) / 1000;
+}
+std::optional<double> TsOfMaxOverTime(const Window& w) {
+  FloatPoint best = w.points[0];
+  for (const auto& p : w.points) {
+    if (p.v >= best.v || std::isnan(best.v)) best = p;
+  }
+  return static_cast<double>(best.t) / 1000;
+}
+
+std::optional<double> QuantileOverTime(const Window& w) {
+  std::vector<double> values;
+  values.reserve(w.points.size());
+  for (const auto& p : w.points) values.push_back(p.v);
+  return Quantile(w.params[0], &values);
+}
+
+std::optional<double> MadOverTime(const Window& w) {
+  std::vector<double> values;
+  values.reserve(w.points.size());
+  for (const auto& p : w.points) values.push_back(p.v);
+  const double median = Quantile(0.5, &values);
+  for (auto& v : values) v = std::fabs(v - median);
+  return Quantile(0.5, &values);
+}
+
+// Holt's linear trend method (formerly holt_winters).
+std::optional<double> DoubleExponentialSmoothing(const Window& w) {
+  const double sf = w.params[0], tf = w.params[1];
+  const auto& p = w.points;
+  if (p.size() < 2) return std::nullopt;
+  double s0 = 0, s1 = p[0].v, b = p[1].v - p[0].v;
+  for (size_t i = 1; i < p.size(); ++i) {
+    const double x = sf * p[i].v;
+    if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const double y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+}  // namespace
+
+RangeFunction FindRangeFunction(std::string_view name) {
+  static const auto* const kTable = new absl::flat_hash_map<std::string_view, RangeFunction>{
+      {"rate", Rate},
+      {"increase", Increase},
+      {"delta", Delta},
+      {"irate", Irate},
+      {"idelta", Idelta},
+      {"deriv", Deriv},
+      {"predict_linear", PredictLinear},
+      {"resets", Resets},
+      {"changes", Changes},
+      {"avg_over_time", AvgOverTime},
+      {"sum_over_time", SumOverTime},
+      {"count_over_time", CountOverTime},
+      {"min_over_time", MinOverTime},
+      {"max_over_time", MaxOverTime},
+      {"stddev_over_time", StddevOverTime},
+      {"stdvar_over_time", StdvarOverTime},
+      {"last_over_time", LastOverTime},
+      {"first_over_time", FirstOverTime},
+      {"present_over_time", PresentOverTime},
+      {"quantile_over_time", QuantileOverTime},
+      {"mad_over_time", MadOverTime},
+      {"ts_of_last_over_time", TsOfLastOverTime},
+      {"ts_of_first_over_time", TsOfFirstOverTime},
+      {"ts_of_min_over_time", TsOfMinOverTime},
+      {"ts_of_max_over_time", TsOfMaxOverTime},
+      {"double_exponential_smoothing", DoubleExponentialSmoothing},
+  };
+  auto it = kTable->find(name);
+  return it == kTable->end() ? nullptr : it->second;
+}
+
+}  // namespace kura::query

@@ -1,0 +1,192 @@
+#include "storage/chunk_series_set.h"
+
+#include <utility>
+
+#include "rocksdb/db.h"
+#include "storage/chunk_decoder.h"
+#include "storage/keys.h"
+#include "storage/rocksdb_status.h"
+
+namespace kura::storage {
+namespace {
+
+class MergingIterator : public model::SampleIterator {
+ public:
+  explicit MergingIterator(std::vector<std::unique_ptr<model::SampleIterator>> sources)
+      : sources_(std::move(sources)), has_(sources_.size(), false) {}
+
+  bool Next() override {
+    if (!started_) {
+      for (size_t i = 0; i < sources_.size(); ++i) Advance(i);
+      started_ = true;
+    }
+    int best = -1;
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      if (has_[i] &&
+          (best < 0 || sources_[i]->At().timestamp_ms < sources_[best]->At().timestamp_ms)) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best < 0 || !status_.ok()) return false;
+    current_ = sources_[best]->At();
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      while (has_[i] && sources_[i]->At().timestamp_ms <= current_.timestamp_ms) Advance(i);
+    }
+    return status_.ok();
+  }
+
+  model::Sample At() const override { return current_; }
+  absl::Status status() const override { return status_; }
+
+ private:
+  void Advance(size_t i) {
+    has_[i] = sources_[i]->Next();
+    if (!has_[i] && status_.ok()) status_ = sources_[i]->status();
+  }
+
+  std::vector<std::unique_ptr<model::SampleIterator>> sources_;
+  std::vector<bool> has_;
+  bool started_ = false;
+  model::Sample current_;
+  absl::Status status_;
+};
+
+// Walks the written chunks of one series in the source's partitions, decoding one at a time.
+class StoredChunksIterator : public model::SampleIterator {
+ public:
+  StoredChunksIterator(const ChunkSource* source, uint64_t ref) : source_(source), ref_(ref) {}
+
+  bool Next() override {
+    while (status_.ok()) {
+      if (chunk_ != nullptr) {
+        if (chunk_->Next()) return true;
+        status_ = chunk_->status();
+        chunk_.reset();
+        if (!status_.ok()) return false;
+      }
+      if (!LoadNextChunk()) return false;
+    }
+    return false;
+  }
+
+  model::Sample At() const override { return chunk_->At(); }
+  absl::Status status() const override { return status_; }
+
+ private:
+  // Positions on the next chunk overlapping the range; false at the end or on error.
+  bool LoadNextChunk() {
+    if (it_ == nullptr) {
+      it_.reset(source_->db->NewIterator(rocksdb::ReadOptions(), source_->chunks));
+      partition_index_ = -1;
+    } else if (it_->Valid()) {
+      it_->Next();
+    }
+    while (true) {
+      if (partition_index_ >= 0 && it_->Valid() && it_->key().starts_with(prefix_)) {
+        int64_t partition = 0, min_time_ms = 0;
+        uint64_t ref = 0;
+        if (!ParseChunkKey(it_->key().ToStringView(), &partition, &ref, &min_time_ms)) {
+          status_ = absl::DataLossError("malformed chunk key");
+          return false;
+        }
+        if (min_time_ms <= source_->max_time_ms) {
+          ChunkMeta meta;
+          status_ = ReadChunkMeta(it_->value().ToStringView(), &meta);
+          if (!status_.ok()) return false;
+          if (meta.max_time_ms >= source_->min_time_ms) {
+            chunk_ = NewOwningChunkIterator(it_->value().ToString(), source_->min_time_ms,
+                                            source_->max_time_ms);
+            return true;
+          }
+          it_->Next();
+          continue;
+        }
+      }
+      status_ = FromRocksDB(it_->status(), "reading chunks");
+      if (!status_.ok()) return false;
+      if (++partition_index_ >= static_cast<int>(source_->partitions.size())) return false;
+      prefix_ = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_);
+      it_->Seek(prefix_);
+    }
+  }
+
+  const ChunkSource* source_;
+  uint64_t ref_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  int partition_index_ = -1;
+  std::string prefix_;
+  std::unique_ptr<model::SampleIterator> chunk_;
+  absl::Status status_;
+};
+
+class ChunkSeries : public model::Series {
+ public:
+  ChunkSeries(std::shared_ptr<const ChunkSource> source, ChunkSeriesData data)
+      : source_(std::move(source)), data_(std::move(data)) {}
+
+  const model::Labels& labels() const override { return data_.labels; }
+
+  std::unique_ptr<model::SampleIterator> NewIterator() const override {
+    std::vector<std::unique_ptr<model::SampleIterator>> sources;
+    sources.push_back(std::make_unique<StoredChunksIterator>(source_.get(), data_.ref));
+    for (const std::string& chunk : data_.head_chunks) {
+      // Owning copies: an iterator may outlive this series (SeriesSet::Next replaces it).
+      sources.push_back(NewOwningChunkIterator(chunk, source_->min_time_ms, source_->max_time_ms));
+    }
+    return std::make_unique<OwningIterator>(source_, NewMergingIterator(std::move(sources)));
+  }
+
+ private:
+  // Keeps the shared source alive for iterators that outlive the set.
+  class OwningIterator : public model::SampleIterator {
+   public:
+    OwningIterator(std::shared_ptr<const ChunkSource> source,
+                   std::unique_ptr<model::SampleIterator> it)
+        : source_(std::move(source)), it_(std::move(it)) {}
+    bool Next() override { return it_->Next(); }
+    model::Sample At() const override { return it_->At(); }
+    absl::Status status() const override { return it_->status(); }
+
+   private:
+    std::shared_ptr<const ChunkSource> source_;
+    std::unique_ptr<model::SampleIterator> it_;
+  };
+
+  std::shared_ptr<const ChunkSource> source_;
+  ChunkSeriesData data_;
+};
+
+class ChunkSeriesSet : public model::SeriesSet {
+ public:
+  ChunkSeriesSet(ChunkSource source, std::vector<ChunkSeriesData> series)
+      : source_(std::make_shared<const ChunkSource>(std::move(source))),
+        series_(std::move(series)) {}
+
+  bool Next() override {
+    if (next_ >= series_.size()) return false;
+    current_ = std::make_unique<ChunkSeries>(source_, std::move(series_[next_++]));
+    return true;
+  }
+  const model::Series& At() const override { return *current_; }
+  absl::Status status() const override { return absl::OkStatus(); }
+
+ private:
+  std::shared_ptr<const ChunkSource> source_;
+  std::vector<ChunkSeriesData> series_;
+  size_t next_ = 0;
+  std::unique_ptr<ChunkSeries> current_;
+};
+
+}  // namespace
+
+std::unique_ptr<model::SampleIterator> NewMergingIterator(
+    std::vector<std::unique_ptr<model::SampleIterator>> sources) {
+  return std::make_unique<MergingIterator>(std::move(sources));
+}
+
+std::unique_ptr<model::SeriesSet> NewChunkSeriesSet(ChunkSource source,
+                                                    std::vector<ChunkSeriesData> series) {
+  return std::make_unique<ChunkSeriesSet>(std::move(source), std::move(series));
+}
+
+}  // namespace kura::storage

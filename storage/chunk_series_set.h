@@ -1,0 +1,45 @@
+#pragma once
+
+// The SeriesSet a node's Select returns: each series reads its written chunks lazily from the
+// chunks column family and merges them, in time order and without duplicates, with the head's
+// chunks that were copied when the query started.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/labels.h"
+#include "model/series_set.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace kura::storage {
+
+struct ChunkSeriesData {
+  uint64_t ref = 0;
+  model::Labels labels;
+  std::vector<std::string> head_chunks;  // encoded, copied from the head
+};
+
+struct ChunkSource {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks = nullptr;
+  std::vector<int64_t> partitions;  // ascending; the partitions overlapping the range
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+};
+
+// Merges sample iterators: ascending timestamps, and of equal timestamps only the first in
+// `sources` order.
+std::unique_ptr<model::SampleIterator> NewMergingIterator(
+    std::vector<std::unique_ptr<model::SampleIterator>> sources);
+
+// Series must already be sorted by labels. The DB must outlive the set and its iterators.
+std::unique_ptr<model::SeriesSet> NewChunkSeriesSet(ChunkSource source,
+                                                    std::vector<ChunkSeriesData> series);
+
+}  // namespace kura::storage

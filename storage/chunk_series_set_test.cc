@@ -1,0 +1,55 @@
+#include "storage/chunk_series_set.h"
+
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kura::storage {
+namespace {
+
+class VectorIterator : public model::SampleIterator {
+ public:
+  explicit VectorIterator(std::vector<model::Sample> samples, absl::Status end = absl::OkStatus())
+      : samples_(std::move(samples)), end_(std::move(end)) {}
+  bool Next() override { return ++i_ < samples_.size(); }
+  model::Sample At() const override { return samples_[i_]; }
+  absl::Status status() const override { return i_ >= samples_.size() ? end_ : absl::OkStatus(); }
+
+ private:
+  std::vector<model::Sample> samples_;
+  absl::Status end_;
+  size_t i_ = static_cast<size_t>(-1);
+};
+
+std::vector<std::pair<int64_t, double>> Drain(model::SampleIterator& it) {
+  std::vector<std::pair<int64_t, double>> out;
+  while (it.Next()) out.emplace_back(it.At().timestamp_ms, it.At().value);
+  return out;
+}
+
+TEST(MergingIteratorTest, OrdersAndDropsDuplicatesKeepingTheFirstSource) {
+  std::vector<std::unique_ptr<model::SampleIterator>> sources;
+  sources.push_back(
+      std::make_unique<VectorIterator>(std::vector<model::Sample>{{1, 1}, {3, 3}, {5, 5}}));
+  sources.push_back(
+      std::make_unique<VectorIterator>(std::vector<model::Sample>{{2, 2}, {3, 30}, {6, 6}}));
+  sources.push_back(std::make_unique<VectorIterator>(std::vector<model::Sample>{}));
+  std::unique_ptr<model::SampleIterator> it = NewMergingIterator(std::move(sources));
+  const std::vector<std::pair<int64_t, double>> want = {{1, 1}, {2, 2}, {3, 3}, {5, 5}, {6, 6}};
+  EXPECT_EQ(Drain(*it), want);
+  EXPECT_TRUE(it->status().ok());
+}
+
+TEST(MergingIteratorTest, ReportsASourceError) {
+  std::vector<std::unique_ptr<model::SampleIterator>> sources;
+  sources.push_back(std::make_unique<VectorIterator>(std::vector<model::Sample>{{1, 1}},
+                                                     absl::DataLossError("corrupt")));
+  std::unique_ptr<model::SampleIterator> it = NewMergingIterator(std::move(sources));
+  while (it->Next()) {
+  }
+  EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace kura::storage

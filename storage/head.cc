@@ -1,0 +1,141 @@
+#include "storage/head.h"
+
+#include <algorithm>
+#include <bit>
+#include <utility>
+
+#include "storage/chunk_decoder.h"
+#include "storage/keys.h"
+
+namespace kura::storage {
+namespace {
+
+// Searches one encoded chunk for a timestamp.
+std::optional<double> FindInChunk(std::string_view chunk, int64_t timestamp_ms) {
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk, timestamp_ms, timestamp_ms);
+  if (it->Next() && it->At().timestamp_ms == timestamp_ms) return it->At().value;
+  return std::nullopt;
+}
+
+}  // namespace
+
+HeadSeries* Head::Find(uint64_t ref) {
+  auto it = series_.find(ref);
+  return it == series_.end() ? nullptr : it->second.get();
+}
+
+std::optional<uint64_t> Head::FindRef(std::string_view canonical_labels) const {
+  // This Abseil's string_view is its own type, not std::string_view.
+  auto it =
+      refs_by_labels_.find(absl::string_view(canonical_labels.data(), canonical_labels.size()));
+  if (it == refs_by_labels_.end()) return std::nullopt;
+  return it->second;
+}
+
+HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
+  auto series = std::make_unique<HeadSeries>();
+  series->ref = ref;
+  HeadSeries* raw = series.get();
+  series_.emplace(ref, std::move(series));
+  refs_by_labels_.emplace(std::move(canonical_labels), ref);
+  return raw;
+}
+
+void Head::CloseChunk(HeadSeries* series) {
+  ClosedChunk closed;
+  closed.ref = series->ref;
+  closed.partition = series->chunk_partition;
+  closed.min_time_ms = series->chunk.min_time_ms();
+  closed.max_time_ms = series->chunk.max_time_ms();
+  closed.bytes = std::string(series->chunk.bytes());
+  pending_.push_back(std::move(closed));
+  series->chunk = ChunkEncoder();
+}
+
+void Head::Append(HeadSeries* series, const model::Sample& sample) {
+  const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+  if (series->chunk.num_samples() > 0 && (series->chunk.num_samples() >= max_samples_per_chunk_ ||
+                                          partition != series->chunk_partition)) {
+    CloseChunk(series);
+  }
+  if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
+  series->chunk.Append(sample.timestamp_ms, sample.value);
+  series->newest = sample;
+}
+
+bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  while (it->Next()) {
+    const model::Sample sample = it->At();
+    if (series->chunk.num_samples() == 0) {
+      series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    }
+    series->chunk.Append(sample.timestamp_ms, sample.value);
+    series->newest = sample;
+  }
+  return it->status().ok();
+}
+
+std::optional<double> Head::FindSample(const HeadSeries& series, int64_t timestamp_ms,
+                                       bool* older) const {
+  *older = false;
+  int64_t head_min_time = INT64_MAX;
+  for (const ClosedChunk& closed : pending_) {
+    if (closed.ref != series.ref) continue;
+    head_min_time = std::min(head_min_time, closed.min_time_ms);
+    if (timestamp_ms >= closed.min_time_ms && timestamp_ms <= closed.max_time_ms) {
+      return FindInChunk(closed.bytes, timestamp_ms);
+    }
+  }
+  if (series.chunk.num_samples() > 0) {
+    head_min_time = std::min(head_min_time, series.chunk.min_time_ms());
+    if (timestamp_ms >= series.chunk.min_time_ms()) {
+      return FindInChunk(series.chunk.bytes(), timestamp_ms);
+    }
+  }
+  *older = timestamp_ms < head_min_time;
+  return std::nullopt;
+}
+
+void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
+                      std::vector<std::string>* out) const {
+  for (const ClosedChunk& closed : pending_) {
+    if (closed.ref == ref && closed.max_time_ms >= min_time_ms &&
+        closed.min_time_ms <= max_time_ms) {
+      out->push_back(closed.bytes);
+    }
+  }
+  auto it = series_.find(ref);
+  if (it == series_.end()) return;
+  const ChunkEncoder& chunk = it->second->chunk;
+  if (chunk.num_samples() > 0 && chunk.max_time_ms() >= min_time_ms &&
+      chunk.min_time_ms() <= max_time_ms) {
+    out->emplace_back(chunk.bytes());
+  }
+}
+
+size_t Head::EvictIdle(int64_t partition) {
+  std::vector<uint64_t> idle;
+  for (const auto& [ref, series] : series_) {
+    if (!series->newest.has_value() ||
+        PartitionOf(series->newest->timestamp_ms, partition_length_ms_) < partition) {
+      idle.push_back(ref);
+    }
+  }
+  for (uint64_t ref : idle) {
+    HeadSeries* series = series_[ref].get();
+    if (series->chunk.num_samples() > 0) CloseChunk(series);
+    series_.erase(ref);
+  }
+  if (!idle.empty()) {
+    absl::erase_if(refs_by_labels_,
+                   [&](const auto& entry) { return !series_.contains(entry.second); });
+  }
+  return idle.size();
+}
+
+void Head::ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const {
+  for (const auto& [ref, series] : series_) fn(*series);
+}
+
+}  // namespace kura::storage

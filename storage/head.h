@@ -1,0 +1,87 @@
+#pragma once
+
+// Head: the in-memory part of a node. Each active series has one open chunk; a chunk closes
+// when it holds max_samples_per_chunk samples or when a sample falls into a later partition,
+// and waits in pending() until the node has written it to the chunks column family.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "model/sample.h"
+#include "storage/chunk_encoder.h"
+
+namespace kura::storage {
+
+struct HeadSeries {
+  uint64_t ref = 0;
+  ChunkEncoder chunk;  // the open chunk; may be empty
+  int64_t chunk_partition = 0;
+  // The newest sample of the series anywhere (head or written chunks), if known.
+  std::optional<model::Sample> newest;
+  // Postings of this series exist for every partition up to this one.
+  int64_t indexed_partition = INT64_MIN;
+};
+
+// A closed chunk not yet written to disk.
+struct ClosedChunk {
+  uint64_t ref = 0;
+  int64_t partition = 0;
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+  std::string bytes;
+};
+
+// Thread-compatible: the node guards it with its mutex.
+class Head {
+ public:
+  Head(int max_samples_per_chunk, int64_t partition_length_ms)
+      : max_samples_per_chunk_(max_samples_per_chunk), partition_length_ms_(partition_length_ms) {}
+
+  HeadSeries* Find(uint64_t ref);
+  // The ref of an active series by its canonical labels.
+  std::optional<uint64_t> FindRef(std::string_view canonical_labels) const;
+  // REQUIRES: neither the ref nor the labels are in the head.
+  HeadSeries* Create(uint64_t ref, std::string canonical_labels);
+
+  // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
+  void Append(HeadSeries* series, const model::Sample& sample);
+  // Loads the open chunk saved by a checkpoint into an empty series. False if it is corrupt.
+  bool RestoreOpenChunk(HeadSeries* series, std::string_view chunk);
+
+  // The value at `timestamp_ms` if the head holds it. nullopt with *older = true when the
+  // timestamp lies before everything the head holds for the series (ask the written chunks).
+  std::optional<double> FindSample(const HeadSeries& series, int64_t timestamp_ms,
+                                   bool* older) const;
+
+  // Encoded chunks (pending, then open) of `ref` overlapping [min_time_ms, max_time_ms], for a
+  // reader that will merge them with the written chunks.
+  void CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
+                  std::vector<std::string>* out) const;
+
+  const std::vector<ClosedChunk>& pending() const { return pending_; }
+  void ClearPending() { pending_.clear(); }
+
+  // Closes the open chunks of series whose newest sample lies before `partition` and drops the
+  // series from the head, so that memory follows the active series. Returns how many went.
+  size_t EvictIdle(int64_t partition);
+
+  void ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const;
+  size_t num_series() const { return series_.size(); }
+
+ private:
+  void CloseChunk(HeadSeries* series);
+
+  const int max_samples_per_chunk_;
+  const int64_t partition_length_ms_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<HeadSeries>> series_;
+  absl::flat_hash_map<std::string, uint64_t> refs_by_labels_;
+  std::vector<ClosedChunk> pending_;
+};
+
+}  // namespace kura::storage

@@ -1,0 +1,205 @@
+#include "storage/querier.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/functional/function_ref.h"
+#include "base/status_macros.h"
+#include "rocksdb/db.h"
+#include "storage/keys.h"
+#include "storage/rocksdb_status.h"
+
+namespace kura::storage {
+namespace {
+
+// Past every posting key that starts with `prefix` followed by a value and a ref (neither of
+// which can be nine 0xff bytes long).
+std::string PastPrefix(std::string prefix) {
+  prefix.append(10, kSeparator);
+  return prefix;
+}
+
+// Appends the refs of the keys starting with `pair_prefix`, from the iterator's position on.
+// Leaves the iterator on the first key past them.
+absl::Status CollectRefs(rocksdb::Iterator* it, std::string_view pair_prefix, PostingsList* out) {
+  for (; it->Valid() && it->key().starts_with(rocksdb::Slice(pair_prefix)); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != pair_prefix.size() + 8) return absl::DataLossError("malformed posting key");
+    out->push_back(DecodeUint64BE(key.substr(pair_prefix.size())));
+  }
+  return FromRocksDB(it->status(), "reading postings");
+}
+
+absl::StatusOr<PostingsList> ReadPairRefs(rocksdb::Iterator* it, const std::string& pair_prefix) {
+  PostingsList refs;
+  it->Seek(pair_prefix);
+  RETURN_IF_ERROR(CollectRefs(it, pair_prefix, &refs));
+  return refs;
+}
+
+// Visits each distinct value of label `name` in `partition`. Refs are read only for values
+// that `want` accepts; `fn` gets them.
+absl::Status ForEachValue(rocksdb::Iterator* it, int64_t partition, std::string_view name,
+                          absl::FunctionRef<bool(std::string_view value)> want,
+                          absl::FunctionRef<void(PostingsList refs)> fn) {
+  const std::string prefix = LabelNamePrefix(partition, name);
+  it->Seek(prefix);
+  while (it->Valid() && it->key().starts_with(prefix)) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() < prefix.size() + 9) return absl::DataLossError("malformed posting key");
+    const std::string value(key.substr(prefix.size(), key.size() - prefix.size() - 9));
+    const std::string pair_prefix = LabelPairPrefix(partition, name, value);
+    if (want(value)) {
+      PostingsList refs;
+      RETURN_IF_ERROR(CollectRefs(it, pair_prefix, &refs));
+      fn(std::move(refs));
+    } else {
+      it->Seek(PastPrefix(pair_prefix));
+    }
+  }
+  return FromRocksDB(it->status(), "reading label values");
+}
+
+std::vector<std::string> ToVector(absl::btree_set<std::string> set) {
+  return std::vector<std::string>(std::make_move_iterator(set.begin()),
+                                  std::make_move_iterator(set.end()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> Querier::Partitions(int64_t min_time_ms,
+                                                         int64_t max_time_ms) const {
+  std::vector<int64_t> partitions;
+  if (min_time_ms > max_time_ms) return partitions;
+  const int64_t last = PartitionOf(max_time_ms, partition_length_ms_);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
+  it->Seek(PartitionPrefix(PartitionOf(min_time_ms, partition_length_ms_)));
+  while (it->Valid()) {
+    if (it->key().size() < 8) return absl::DataLossError("malformed posting key");
+    const int64_t partition = DecodeInt64BE(it->key().ToStringView());
+    if (partition > last) break;
+    partitions.push_back(partition);
+    if (partition == INT64_MAX) break;
+    it->Seek(PartitionPrefix(partition + 1));
+  }
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "listing partitions"));
+  return partitions;
+}
+
+absl::StatusOr<PostingsList> Querier::MatcherPostings(rocksdb::Iterator* it, int64_t partition,
+                                                      const model::LabelMatcher& matcher) const {
+  if (matcher.type() == model::MatchType::kEqual && !matcher.value().empty()) {
+    return ReadPairRefs(it, LabelPairPrefix(partition, matcher.name(), matcher.value()));
+  }
+  // Series without the label have the value "". When "" matches, the result is every series
+  // minus those whose value does not match; otherwise the union of those whose value matches.
+  const bool matches_empty = matcher.MatchesEmpty();
+  std::vector<PostingsList> lists;
+  RETURN_IF_ERROR(ForEachValue(
+      it, partition, matcher.name(),
+      [&](std::string_view value) { return matcher.Matches(value) != matches_empty; },
+      [&](PostingsList refs) { lists.push_back(std::move(refs)); }));
+  std::vector<const PostingsList*> pointers;
+  for (const PostingsList& list : lists) pointers.push_back(&list);
+  PostingsList selected = UnionPostings(std::move(pointers));
+  if (!matches_empty) return selected;
+  ASSIGN_OR_RETURN(PostingsList all, ReadPairRefs(it, LabelPairPrefix(partition, "", "")));
+  return SubtractPostings(all, selected);
+}
+
+absl::StatusOr<PostingsList> Querier::PartitionRefs(
+    rocksdb::Iterator* it, int64_t partition,
+    absl::Span<const model::LabelMatcher> matchers) const {
+  if (matchers.empty()) return ReadPairRefs(it, LabelPairPrefix(partition, "", ""));
+  // Exact matchers are cheapest; resolve them first so an empty one ends the work early.
+  std::vector<const model::LabelMatcher*> order;
+  for (const model::LabelMatcher& m : matchers) order.push_back(&m);
+  std::stable_partition(order.begin(), order.end(), [](const model::LabelMatcher* m) {
+    return m->type() == model::MatchType::kEqual && !m->value().empty();
+  });
+  std::vector<PostingsList> lists;
+  for (const model::LabelMatcher* matcher : order) {
+    ASSIGN_OR_RETURN(PostingsList list, MatcherPostings(it, partition, *matcher));
+    if (list.empty()) return PostingsList();
+    lists.push_back(std::move(list));
+  }
+  std::vector<const PostingsList*> pointers;
+  for (const PostingsList& list : lists) pointers.push_back(&list);
+  std::sort(pointers.begin(), pointers.end(),
+            [](const PostingsList* a, const PostingsList* b) { return a->size() < b->size(); });
+  return IntersectPostings(std::move(pointers));
+}
+
+absl::StatusOr<PostingsList> Querier::SelectRefs(absl::Span<const model::LabelMatcher> matchers,
+                                                 absl::Span<const int64_t> partitions) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
+  std::vector<PostingsList> lists;
+  for (int64_t partition : partitions) {
+    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, matchers));
+    lists.push_back(std::move(refs));
+  }
+  if (lists.size() == 1) return std::move(lists[0]);
+  std::vector<const PostingsList*> pointers;
+  for (const PostingsList& list : lists) pointers.push_back(&list);
+  return UnionPostings(std::move(pointers));
+}
+
+absl::StatusOr<std::vector<std::string>> Querier::LabelNames(
+    absl::Span<const model::LabelMatcher> matchers, absl::Span<const int64_t> partitions) const {
+  absl::btree_set<std::string> names;
+  if (!matchers.empty()) {
+    ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
+    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+    for (const model::Labels& l : labels) {
+      for (const model::Label& label : l) names.insert(label.name);
+    }
+    return ToVector(std::move(names));
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
+  for (int64_t partition : partitions) {
+    const std::string prefix = PartitionPrefix(partition);
+    it->Seek(prefix);
+    while (it->Valid() && it->key().starts_with(prefix)) {
+      PostingKeyParts parts;
+      if (!ParsePostingKey(it->key().ToStringView(), &parts)) {
+        return absl::DataLossError("malformed posting key");
+      }
+      const std::string name(parts.name);
+      if (!name.empty()) names.insert(name);
+      it->Seek(PastPrefix(LabelNamePrefix(partition, name)));
+    }
+    RETURN_IF_ERROR(FromRocksDB(it->status(), "reading label names"));
+  }
+  return ToVector(std::move(names));
+}
+
+absl::StatusOr<std::vector<std::string>> Querier::LabelValues(
+    std::string_view name, absl::Span<const model::LabelMatcher> matchers,
+    absl::Span<const int64_t> partitions) const {
+  absl::btree_set<std::string> values;
+  if (!matchers.empty()) {
+    ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
+    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+    for (const model::Labels& l : labels) {
+      const std::string_view value = l.Get(name);
+      if (!value.empty()) values.emplace(value);
+    }
+    return ToVector(std::move(values));
+  }
+  if (name.empty()) return std::vector<std::string>();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
+  for (int64_t partition : partitions) {
+    RETURN_IF_ERROR(ForEachValue(
+        it.get(), partition, name,
+        [&](std::string_view value) {
+          if (!value.empty()) values.emplace(value);
+          return false;
+        },
+        [](PostingsList) {}));
+  }
+  return ToVector(std::move(values));
+}
+
+}  // namespace kura::storage
