@@ -50,7 +50,9 @@ void Fold(AggregateOp op, GroupState* g, double v) {
     g->count = 1;
     g->incremental_mean = false;
     g->values.clear();
-    if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) g->value = 0;
+    if (op == AggregateOp::kStddev || op == AggregateOp::kStdvar) {
+      g->value = (std::isnan(v) || std::isinf(v)) ? std::nan("") : 0;
+    }
     if (op == AggregateOp::kQuantile) g->values.push_back(v);
     if (op == AggregateOp::kGroup) g->value = 1;
     return;
@@ -266,7 +268,7 @@ absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg)
     const int64_t ts = ev.StepTime(i);
     const double param =
         a.param.type == ValueType::kScalar ? a.param.matrix[0].points[static_cast<size_t>(i)].v : 0;
-    if (n > 0) RETURN_IF_ERROR(CheckParam(ev, a, param));
+    RETURN_IF_ERROR(CheckParam(ev, a, param));
     int64_t k = 0;
     double ratio = 0;
     if (agg.op == AggregateOp::kTopk || agg.op == AggregateOp::kBottomk ||

@@ -91,7 +91,8 @@ VectorMatching MatchingOf(const BinaryExpr& e) {
 
 model::Labels SignatureLabels(const model::Labels& l, const VectorMatching& m) {
   if (m.on) return l.Keep(m.matching_labels);
-  return DropMetricName(l.Drop(m.matching_labels));
+  // Only __name__ is ignored implicitly; __type__ and __unit__ still take part in matching.
+  return l.Drop(m.matching_labels).Without("__name__");
 }
 
 // Assigns each series of both sides a signature id.

@@ -53,6 +53,7 @@ absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions
   ctx.options = &options;
   ctx.query_start_ms = start_ms;
   ctx.query_end_ms = end_ms;
+  ctx.query_step_ms = instant ? 0 : step_ms;
   ctx.deadline = absl::Now() + options.timeout;
   Evaluator ev(&ctx, start_ms, end_ms, step_ms);
   ASSIGN_OR_RETURN(EvalValue value, ev.Eval(*expr));

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -15,6 +16,13 @@
 
 namespace kura::query {
 namespace {
+
+struct LabelsPtrHash {
+  size_t operator()(const model::Labels* l) const { return l->Hash(); }
+};
+struct LabelsPtrEq {
+  bool operator()(const model::Labels* a, const model::Labels* b) const { return *a == *b; }
+};
 
 int64_t CountPoints(const EvalValue& v) {
   int64_t n = 0;
@@ -42,16 +50,25 @@ absl::Status QueryContext::AddSamples(int64_t n) {
 
 absl::Status MergeSameLabels(Matrix* matrix) {
   if (matrix->size() < 2) return absl::OkStatus();
+  {
+    absl::flat_hash_set<const model::Labels*, LabelsPtrHash, LabelsPtrEq> seen;
+    bool duplicate = false;
+    for (const auto& s : *matrix) {
+      if (!seen.insert(&s.labels).second) {
+        duplicate = true;
+        break;
+      }
+    }
+    if (!duplicate) return absl::OkStatus();
+  }
   absl::flat_hash_map<model::Labels, size_t> index;
   Matrix out;
-  bool merged_any = false;
   for (auto& s : *matrix) {
     auto [it, inserted] = index.try_emplace(s.labels, out.size());
     if (inserted) {
       out.push_back(std::move(s));
       continue;
     }
-    merged_any = true;
     Series& into = out[it->second];
     std::vector<FloatPoint> merged;
     merged.reserve(into.points.size() + s.points.size());
@@ -66,7 +83,7 @@ absl::Status MergeSameLabels(Matrix* matrix) {
     }
     into.points = std::move(merged);
   }
-  if (merged_any) *matrix = std::move(out);
+  *matrix = std::move(out);
   return absl::OkStatus();
 }
 

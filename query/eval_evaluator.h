@@ -29,6 +29,7 @@ struct QueryContext {
   const EngineOptions* options = nullptr;
   int64_t query_start_ms = 0;  // what `@ start()` and `@ end()` mean
   int64_t query_end_ms = 0;
+  int64_t query_step_ms = 0;  // 0 for instant queries, as step() reports
   absl::Time deadline = absl::InfiniteFuture();
   int64_t current_samples = 0;
   Annotations annotations;

@@ -202,7 +202,10 @@ std::optional<double> QuantileOverTime(const Window& w) {
 std::optional<double> MadOverTime(const Window& w) {
   std::vector<double> values;
   values.reserve(w.points.size());
-  for (const auto& p : w.points) values.push_back(p.v);
+  for (const auto& p : w.points) {
+    if (std::isnan(p.v)) return std::nan("");
+    values.push_back(p.v);
+  }
   const double median = Quantile(0.5, &values);
   for (auto& v : values) v = std::fabs(v - median);
   return Quantile(0.5, &values);

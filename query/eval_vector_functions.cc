@@ -219,14 +219,13 @@ bool AlmostEqual(double a, double b, double epsilon) {
 
 // Prometheus's BucketQuantile over classic `le` buckets. Sets *forced when the counts had to
 // be made monotonic.
-double BucketQuantile(double q, std::vector<Bucket>* buckets, bool* forced) {
-  if (std::isnan(q)) return std::nan("");
-  if (q < 0) return -INFINITY;
-  if (q > 1) return INFINITY;
+// Sorts by bound, merges equal bounds and makes the counts monotonic. False when the buckets
+// lack a +Inf bucket.
+bool NormalizeBuckets(std::vector<Bucket>* buckets, bool* forced) {
   auto& b = *buckets;
   std::stable_sort(b.begin(), b.end(),
                    [](const Bucket& x, const Bucket& y) { return x.upper_bound < y.upper_bound; });
-  if (!std::isinf(b.back().upper_bound) || b.back().upper_bound < 0) return std::nan("");
+  if (!std::isinf(b.back().upper_bound) || b.back().upper_bound < 0) return false;
   // Coalesce equal bounds.
   size_t n = 0;
   for (size_t i = 1; i < b.size(); ++i) {
@@ -252,6 +251,15 @@ double BucketQuantile(double q, std::vector<Bucket>* buckets, bool* forced) {
     }
     prev = cur;
   }
+  return true;
+}
+
+double BucketQuantile(double q, std::vector<Bucket>* buckets, bool* forced) {
+  if (std::isnan(q)) return std::nan("");
+  if (q < 0) return -INFINITY;
+  if (q > 1) return INFINITY;
+  if (!NormalizeBuckets(buckets, forced)) return std::nan("");
+  const auto& b = *buckets;
   if (b.size() < 2) return std::nan("");
   const double observations = b.back().count;
   if (observations == 0) return std::nan("");
@@ -269,6 +277,54 @@ double BucketQuantile(double q, std::vector<Bucket>* buckets, bool* forced) {
     rank -= b[idx - 1].count;
   }
   return start + (end - start) * (rank / count);
+}
+
+// The fraction of observations in [lower, upper], interpolating linearly inside a bucket; an
+// infinitely wide bucket holds its observations at its finite end.
+double BucketFraction(double lower, double upper, std::vector<Bucket>* buckets, bool* forced) {
+  if (!NormalizeBuckets(buckets, forced)) return std::nan("");
+  const auto& b = *buckets;
+  const double count = b.back().count;
+  if (count == 0 || std::isnan(lower) || std::isnan(upper)) return std::nan("");
+  if (lower >= upper) return 0;
+  double rank = 0, lower_rank = 0, upper_rank = 0;
+  bool lower_set = false, upper_set = false;
+  for (size_t i = 0; i < b.size(); ++i) {
+    double lower_bound = -INFINITY;
+    if (i > 0) {
+      lower_bound = b[i - 1].upper_bound;
+    } else if (b[i].upper_bound > 0) {
+      lower_bound = 0;
+    }
+    const double upper_bound = b[i].upper_bound;
+    auto interpolate = [&](double v) {
+      if (std::isinf(lower_bound)) return b[i].count;
+      if (std::isinf(upper_bound)) return rank;
+      return rank + (b[i].count - rank) * (v - lower_bound) / (upper_bound - lower_bound);
+    };
+    if (!lower_set && lower_bound >= lower) {
+      lower_rank = rank;
+      lower_set = true;
+    }
+    if (!upper_set && lower_bound >= upper) {
+      upper_rank = rank;
+      upper_set = true;
+    }
+    if (lower_set && upper_set) break;
+    if (!lower_set && lower_bound < lower && upper_bound > lower) {
+      lower_rank = interpolate(lower);
+      lower_set = true;
+    }
+    if (!upper_set && lower_bound < upper && upper_bound > upper) {
+      upper_rank = interpolate(upper);
+      upper_set = true;
+    }
+    if (lower_set && upper_set) break;
+    rank = b[i].count;
+  }
+  if (!lower_set || lower_rank > count) lower_rank = count;
+  if (!upper_set || upper_rank > count) upper_rank = count;
+  return (upper_rank - lower_rank) / count;
 }
 
 bool ParseGoFloat(std::string_view s, double* out) {
@@ -292,48 +348,89 @@ bool ParseGoFloat(std::string_view s, double* out) {
   return absl::SimpleAtod(Av(s), out) && s.find_first_of(" \t") == std::string_view::npos;
 }
 
-absl::Status HistogramQuantile(const VectorCall& c) {
-  const double q = c.args[0].scalar;
-  Annotations& annos = c.ev->ctx().annotations;
-  if (std::isnan(q) || q < 0 || q > 1) {
-    annos.Warn(absl::StrCat("PromQL warning: quantile value should be between 0 and 1, got ",
-                            FormatGoG(q)));
-  }
-  struct Group {
-    model::Labels labels;
-    bool drop_name = false;
-    std::vector<Bucket> buckets;
-  };
-  std::vector<Group> groups;
+struct BucketGroup {
+  model::Labels labels;  // without `le`
+  std::vector<Bucket> buckets;
+};
+
+// Groups the classic `le` buckets of `input` by their other labels, in first-seen order.
+std::vector<BucketGroup> GroupBuckets(const Vector& input, Annotations* annos) {
+  std::vector<BucketGroup> groups;
   absl::flat_hash_map<model::Labels, size_t> index;
-  for (const Sample& s : *c.args[1].vector) {
+  for (const Sample& s : input) {
     double upper = 0;
     const std::string_view le = s.labels.Get("le");
     if (!ParseGoFloat(le, &upper)) {
-      annos.Warn(absl::StrCat("PromQL warning: bucket label \"le\" is missing or has a ",
-                              "malformed value of \"", Av(le), "\" for metric name \"",
-                              Av(s.labels.Get("__name__")), "\""));
+      annos->Warn(absl::StrCat("PromQL warning: bucket label \"le\" is missing or has a ",
+                               "malformed value of \"", Av(le), "\" for metric name \"",
+                               Av(s.labels.Get("__name__")), "\""));
       continue;
     }
     model::Labels key = s.labels.Without("le");
     auto [it, inserted] = index.try_emplace(key, groups.size());
-    if (inserted) {
-      Group g;
-      g.labels = std::move(key);
-      groups.push_back(std::move(g));
-    }
+    if (inserted) groups.push_back(BucketGroup{std::move(key), {}});
     groups[it->second].buckets.push_back({upper, s.v});
   }
-  for (auto& g : groups) {
+  return groups;
+}
+
+void WarnBadQuantile(double q, Annotations* annos) {
+  if (std::isnan(q) || q < 0 || q > 1) {
+    annos->Warn(absl::StrCat("PromQL warning: quantile value should be between 0 and 1, got ",
+                             FormatGoG(q)));
+  }
+}
+
+void EmitQuantile(const VectorCall& c, double q, BucketGroup g, const std::string* label,
+                  const std::string& label_value) {
+  bool forced = false;
+  const double v = BucketQuantile(q, &g.buckets, &forced);
+  if (forced) {
+    c.ev->ctx().annotations.Info(absl::StrCat(
+        "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see "
+        "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
+        "for metric name \"",
+        Av(g.labels.Get("__name__")), "\""));
+  }
+  Sample out{std::move(g.labels), c.ts, v, false};
+  if (label != nullptr) out.labels = out.labels.With(*label, label_value);
+  c.ev->DropName(&out.labels, &out.drop_name);
+  c.out->push_back(std::move(out));
+}
+
+absl::Status HistogramQuantile(const VectorCall& c) {
+  const double q = c.args[0].scalar;
+  Annotations& annos = c.ev->ctx().annotations;
+  WarnBadQuantile(q, &annos);
+  for (auto& g : GroupBuckets(*c.args[1].vector, &annos)) {
+    EmitQuantile(c, q, std::move(g), nullptr, "");
+  }
+  return absl::OkStatus();
+}
+
+// A float as a label value the way Prometheus writes bucket bounds: integers get ".0".
+std::string BoundLabelValue(double v) {
+  std::string s = FormatGoFloat(v);
+  if (s.find_first_of(".eIN") == std::string::npos) s += ".0";
+  return s;
+}
+
+absl::Status HistogramQuantiles(const VectorCall& c) {
+  Annotations& annos = c.ev->ctx().annotations;
+  const std::string label(c.args[1].str);
+  const std::vector<BucketGroup> groups = GroupBuckets(*c.args[0].vector, &annos);
+  for (size_t i = 2; i < c.args.size(); ++i) {
+    const double q = c.args[i].scalar;
+    WarnBadQuantile(q, &annos);
+    for (const auto& g : groups) EmitQuantile(c, q, g, &label, BoundLabelValue(q));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistogramFraction(const VectorCall& c) {
+  for (auto& g : GroupBuckets(*c.args[2].vector, &c.ev->ctx().annotations)) {
     bool forced = false;
-    const double v = BucketQuantile(q, &g.buckets, &forced);
-    if (forced) {
-      annos.Info(absl::StrCat(
-          "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see "
-          "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
-          "for metric name \"",
-          Av(g.labels.Get("__name__")), "\""));
-    }
+    const double v = BucketFraction(c.args[0].scalar, c.args[1].scalar, &g.buckets, &forced);
     Sample out{std::move(g.labels), c.ts, v, false};
     c.ev->DropName(&out.labels, &out.drop_name);
     c.out->push_back(std::move(out));
@@ -376,6 +473,8 @@ VectorFunction FindVectorFunction(std::string_view name) {
       {"vector", VectorFn},
       {"absent", Absent},
       {"histogram_quantile", HistogramQuantile},
+      {"histogram_fraction", HistogramFraction},
+      {"histogram_quantiles", HistogramQuantiles},
   };
   auto it = kTable->find(name);
   return it == kTable->end() ? nullptr : it->second;

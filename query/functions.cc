@@ -323,6 +323,25 @@ absl::StatusOr<EvalValue> EvalCall(Evaluator& ev, const Call& call) {
     return ev.ScalarValue([](int64_t ts) { return static_cast<double>(ts) / 1000; });
   }
   if (name == "pi") return ev.ScalarValue([](int64_t) { return std::numbers::pi; });
+  if (call.args.empty() &&
+      (name == "step" || name == "range" || name == "start" || name == "end")) {
+    const QueryContext& q = ev.ctx();
+    double v = static_cast<double>(q.query_step_ms) / 1000;
+    if (name == "range") v = static_cast<double>(q.query_end_ms - q.query_start_ms) / 1000;
+    if (name == "start") v = static_cast<double>(q.query_start_ms) / 1000;
+    if (name == "end") v = static_cast<double>(q.query_end_ms) / 1000;
+    return ev.ScalarValue([v](int64_t) { return v; });
+  }
+  if ((name == "min_of" || name == "max_of") && call.args.size() == 2) {
+    ASSIGN_OR_RETURN(std::vector<EvalValue> s, EvalScalarArgs(ev, call, SIZE_MAX));
+    const bool min = name == "min_of";
+    auto& points = s[0].matrix[0].points;
+    for (size_t i = 0; i < points.size(); ++i) {
+      const double b = s[1].matrix[0].points[i].v;
+      points[i].v = min ? GoMin(points[i].v, b) : GoMax(points[i].v, b);
+    }
+    return std::move(s[0]);
+  }
   if (name == "scalar" && call.args.size() == 1) return EvalScalarFunction(ev, call);
   if (name == "timestamp" && call.args.size() == 1) return EvalTimestamp(ev, call);
   if (const int r = RangeArgIndex(call); r >= 0) {

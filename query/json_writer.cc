@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 
 namespace kura::query {
 namespace {
@@ -80,40 +79,43 @@ size_t ValidUtf8Length(std::string_view s) {
 
 void AppendGoFloat(double v, std::string* out) {
   if (AppendNonFinite(v, out)) return;
+  // Integral values (counters, most gauges) print as integers; -0 keeps its sign below.
+  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+    char buf[24];
+    auto result = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    out->append(buf, result.ptr);
+    return;
+  }
   char buf[64];
   std::string_view s = ToScientific(v, buf);
   if (s.front() == '-') {
     out->push_back('-');
     s.remove_prefix(1);
   }
+  // s is "d[.ddd]e(+|-)xx": split into its digits and the decimal exponent.
   size_t e = s.find('e');
-  std::string digits;
+  char digits[32];
+  int size = 0;
   for (char c : s.substr(0, e)) {
-    if (c != '.') digits.push_back(c);
+    if (c != '.') digits[size++] = c;
   }
-  int exponent = std::atoi(std::string(s.substr(e + 2)).c_str());
+  int exponent = 0;
+  std::from_chars(s.data() + e + 2, s.data() + s.size(), exponent);
   if (s[e + 1] == '-') exponent = -exponent;
   // The value is 0.<digits> * 10^point.
   int point = exponent + 1;
-  int size = static_cast<int>(digits.size());
   if (point <= 0) {
     out->append("0.");
     out->append(static_cast<size_t>(-point), '0');
-    out->append(digits);
+    out->append(digits, size);
   } else if (point >= size) {
-    out->append(digits);
+    out->append(digits, size);
     out->append(static_cast<size_t>(point - size), '0');
   } else {
-    out->append(digits, 0, point);
-    out->push_back('.');
     out->append(digits, point);
+    out->push_back('.');
+    out->append(digits + point, size - point);
   }
-}
-
-std::string FormatGoFloat(double v) {
-  std::string out;
-  AppendGoFloat(v, &out);
-  return out;
 }
 
 void AppendSampleValue(double v, std::string* out) {

@@ -23,7 +23,6 @@ namespace kura::query {
 // Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that round-trip, laid out
 // without an exponent ("1000000000000000000000", "0.0000001", "-0"), and "NaN", "+Inf", "-Inf".
 void AppendGoFloat(double v, std::string* out);
-std::string FormatGoFloat(double v);
 
 // Prometheus's jsonutil.MarshalFloat, unquoted: as AppendGoFloat, except that values with
 // |v| < 1e-6 or |v| >= 1e21 use Go's exponent form ("1e+21", "1.2345678e-67").
@@ -64,7 +63,7 @@ class JsonWriter {
   void Timestamp(int64_t t_ms);
   // A sample value as a quoted string, see AppendSampleValue.
   void SampleValue(double v);
-  // A float quoted as FormatGoFloat prints it (scalar results use this form).
+  // A float quoted as AppendGoFloat prints it (scalar results use this form).
   void GoFloatString(double v);
   // A Go float64 number, see AppendGoJsonNumber.
   void GoJsonNumber(double v);

@@ -9,6 +9,12 @@
 namespace kura::query {
 namespace {
 
+std::string GoFloat(double v) {
+  std::string out;
+  AppendGoFloat(v, &out);
+  return out;
+}
+
 std::string SampleValue(double v) {
   std::string out;
   AppendSampleValue(v, &out);
@@ -33,7 +39,7 @@ std::string Quoted(std::string_view s) {
   return out;
 }
 
-TEST(FormatGoFloatTest, MatchesStrconvFormatFloatF) {
+TEST(AppendGoFloatTest, MatchesStrconvFormatFloatF) {
   struct Case {
     double v;
     const char* want;
@@ -56,12 +62,12 @@ TEST(FormatGoFloatTest, MatchesStrconvFormatFloatF) {
       {-std::numeric_limits<double>::infinity(), "-Inf"},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(FormatGoFloat(c.v), c.want) << c.want;
+    EXPECT_EQ(GoFloat(c.v), c.want) << c.want;
   }
   // The extremes: 309 integer digits, and 323 zeros after the point.
-  EXPECT_EQ(FormatGoFloat(std::numeric_limits<double>::max()),
+  EXPECT_EQ(GoFloat(std::numeric_limits<double>::max()),
             "17976931348623157" + std::string(292, '0'));
-  EXPECT_EQ(FormatGoFloat(5e-324), "0." + std::string(323, '0') + "5");
+  EXPECT_EQ(GoFloat(5e-324), "0." + std::string(323, '0') + "5");
 }
 
 TEST(SampleValueTest, UsesExponentFormOutsidePrometheusRange) {

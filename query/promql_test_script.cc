@@ -3,7 +3,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
-#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"

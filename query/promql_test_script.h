@@ -116,9 +116,11 @@ absl::Status CheckEvalResult(const EvalCommand& eval, const absl::StatusOr<Query
 bool WantsRangeModeCheck(const EvalCommand& eval);
 inline constexpr int64_t kRangeModeCheckStepMs = 60'000;
 
-// The range-mode cross-check (§8.1): `range_result` is the range query from t-1m to t+1m with
-// step 1m, `instant_result` the instant result that passed at t.
-absl::Status CheckRangeModeResult(const EvalCommand& eval, const QueryResult& instant_result,
+// The range-mode cross-check (§8.1) of an instant query evaluated at t_ms (the eval's time or
+// that of an `@`-pinned re-run): `range_result` is the range query from t-1m to t+1m with step
+// 1m, `instant_result` the instant result that passed.
+absl::Status CheckRangeModeResult(const EvalCommand& eval, int64_t t_ms,
+                                  const QueryResult& instant_result,
                                   const absl::StatusOr<QueryResult>& range_result);
 
 }  // namespace kura::query

@@ -278,7 +278,8 @@ bool WantsRangeModeCheck(const EvalCommand& eval) {
   return true;
 }
 
-absl::Status CheckRangeModeResult(const EvalCommand& eval, const QueryResult& instant_result,
+absl::Status CheckRangeModeResult(const EvalCommand& eval, int64_t t_ms,
+                                  const QueryResult& instant_result,
                                   const absl::StatusOr<QueryResult>& range_result) {
   if (!range_result.ok()) {
     return Mismatch(absl::StrCat("error in range mode: ", range_result.status().message()));
@@ -293,7 +294,7 @@ absl::Status CheckRangeModeResult(const EvalCommand& eval, const QueryResult& in
   at_t.type = ValueType::kVector;
   for (const MatrixSeries& series : range_result->matrix) {
     for (const FloatPoint& p : series.points) {
-      if (p.t == eval.start_ms) {
+      if (p.t == t_ms) {
         at_t.vector.push_back({series.labels, p.t, p.v});
         break;
       }

@@ -333,10 +333,14 @@ TEST(CheckRangeModeResultTest, ComparesThePointAtT) {
   QueryResult range;
   range.type = ValueType::kMatrix;
   range.matrix = {{L({{"__name__", "m"}}), {{60'000, 4}, {120'000, 5}, {180'000, 6}}}};
-  EXPECT_TRUE(CheckRangeModeResult(eval, instant, range).ok());
+  EXPECT_TRUE(CheckRangeModeResult(eval, 120'000, instant, range).ok());
   range.matrix[0].points[1].v = 4;
-  EXPECT_THAT(CheckRangeModeResult(eval, instant, range).message(), HasSubstr("range mode"));
-  EXPECT_FALSE(CheckRangeModeResult(eval, instant, absl::InternalError("boom")).ok());
+  EXPECT_THAT(CheckRangeModeResult(eval, 120'000, instant, range).message(),
+              HasSubstr("range mode"));
+  EXPECT_FALSE(CheckRangeModeResult(eval, 120'000, instant, absl::InternalError("boom")).ok());
+  range.matrix[0].points[1].v = 5;
+  EXPECT_TRUE(CheckRangeModeResult(eval, 120'000, instant, range).ok());
+  EXPECT_THAT(CheckRangeModeResult(eval, 60'000, instant, range).message(), HasSubstr("got 4"));
 }
 
 }  // namespace

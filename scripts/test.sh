@@ -8,4 +8,11 @@ bash scripts/check-layering.sh
 # CI always has the conformance corpus beside the repository; make its absence an error there.
 if [ "${CI:-}" = "true" ]; then export KURA_REQUIRE_CONFORMANCE=1; fi
 cd build
-ctest --output-on-failure -j"$(nproc)" --timeout 300
+# The PromQL conformance runner first, so its per-file and per-bucket counts are printed; then
+# everything else. Both must pass.
+status=0
+ctest -L conformance --output-on-failure --timeout 300 || status=$?
+grep -h "promql conformance:" Testing/Temporary/LastTest.log 2>/dev/null |
+  sed 's/^.*promql conformance/promql conformance/' || true
+ctest -LE conformance --output-on-failure -j"$(nproc)" --timeout 300 || status=$?
+exit "$status"

@@ -361,7 +361,6 @@ absl::StatusOr<HeadSeries*> Node::Rep::LoadHeadSeries(uint64_t ref) {
 absl::Status Node::Rep::ReplayRecord(std::string_view record) {
   std::vector<WalSeriesSamples> entries;
   if (!DecodeWalRecord(record, &entries)) return absl::DataLossError("malformed WAL record");
-  entries.clear();
   for (const WalSeriesSamples& entry : entries) {
     ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
     for (const model::Sample& sample : entry.samples) {

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <bit>
 #include <condition_variable>
-#include <iostream>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,15 +44,22 @@ constexpr char kMetric[] = "kura_durability_test";
 // magnitudes. Deterministic, so any returned sample can be checked against what was sent.
 double SampleValue(int sender, int series, int64_t index) {
   switch (index % 5) {
-    case 0: return static_cast<double>(index);
-    case 1: return (index + sender) / 3.0;
-    case 2: return -0.1 * static_cast<double>(index * (series + 1));
-    case 3: return 1.5e-7 * static_cast<double>(index + 1);
-    default: return 12345678912345.678 + static_cast<double>(sender * 100 + series);
+    case 0:
+      return static_cast<double>(index);
+    case 1:
+      return (index + sender) / 3.0;
+    case 2:
+      return -0.1 * static_cast<double>(index * (series + 1));
+    case 3:
+      return 1.5e-7 * static_cast<double>(index + 1);
+    default:
+      return 12345678912345.678 + static_cast<double>(sender * 100 + series);
   }
 }
 
-std::string FormatTimeSeconds(int64_t ms) { return absl::StrFormat("%d.%03d", ms / 1000, ms % 1000); }
+std::string FormatTimeSeconds(int64_t ms) {
+  return absl::StrFormat("%d.%03d", ms / 1000, ms % 1000);
+}
 
 // "1700000000.123" or "1700000000" -> milliseconds, without a trip through double.
 bool ParseTimestampMs(absl::string_view text, int64_t* ms) {
@@ -75,8 +82,8 @@ absl::StatusOr<Json> ApiData(int port, const std::string& target) {
   absl::StatusOr<HttpResult> result = HttpGet(port, target);
   if (!result.ok()) return result.status();
   if (result->status != 200) {
-    return absl::InternalError(absl::StrCat("GET ", target, " -> HTTP ", result->status, ": ",
-                                            result->body));
+    return absl::InternalError(
+        absl::StrCat("GET ", target, " -> HTTP ", result->status, ": ", result->body));
   }
   absl::StatusOr<Json> json = ParseJson(result->body);
   if (!json.ok()) return json.status();
@@ -229,8 +236,7 @@ TEST_F(DurabilityTest, AcknowledgedSamplesSurviveKill9) {
   for (int s = 0; s < kSenders; ++s) {
     for (int k = 0; k < kSeriesPerSender; ++k) {
       SCOPED_TRACE(absl::StrCat("sender ", s, " series ", k));
-      const std::string selector =
-          absl::StrCat(kMetric, "{sender=\"", s, "\",series=\"", k, "\"}");
+      const std::string selector = absl::StrCat(kMetric, "{sender=\"", s, "\",series=\"", k, "\"}");
       absl::StatusOr<Json> data =
           ApiData(kura_->port(), QueryTarget(absl::StrCat(selector, "[", window, "]"), eval_ms));
       ASSERT_TRUE(data.ok()) << data.status();
@@ -270,19 +276,18 @@ TEST_F(DurabilityTest, AcknowledgedSamplesSurviveKill9) {
         if (logs[s].status[r] != 204) continue;
         for (int j = 0; j < kSamplesPerRequest; ++j) {
           const int64_t ts = base_ms + (int64_t{r} * kSamplesPerRequest + j) * kStepMs;
-          EXPECT_TRUE(stored.count(ts)) << "acknowledged sample at " << ts << " (request " << r
-                                        << ") lost";
+          EXPECT_TRUE(stored.count(ts))
+              << "acknowledged sample at " << ts << " (request " << r << ") lost";
           ++checked;
         }
       }
       // The same samples through a function over the range.
       absl::StatusOr<Json> count = ApiData(
-          kura_->port(), QueryTarget(absl::StrCat("count_over_time(", selector, "[", window, "])"),
-                                     eval_ms));
+          kura_->port(),
+          QueryTarget(absl::StrCat("count_over_time(", selector, "[", window, "])"), eval_ms));
       ASSERT_TRUE(count.ok()) << count.status();
       ASSERT_EQ((*count)["result"].array.size(), 1u);
-      EXPECT_EQ((*count)["result"].array[0]["value"].array.at(1).text,
-                absl::StrCat(stored.size()));
+      EXPECT_EQ((*count)["result"].array[0]["value"].array.at(1).text, absl::StrCat(stored.size()));
     }
   }
   EXPECT_GT(checked, 0);

@@ -140,9 +140,11 @@ absl::StatusOr<HttpResult> SendHttp(int port, const HttpCall& call) {
   absl::StatusOr<int> fd = Connect(port, call.timeout);
   if (!fd.ok()) return fd.status();
   absl::Cleanup close_fd = [fd = *fd] { close(fd); };
-  std::string request = absl::StrCat(call.method, " ", call.target, " HTTP/1.1\r\nHost: 127.0.0.1:",
-                                     port, "\r\nConnection: close\r\n");
-  for (const auto& [name, value] : call.headers) absl::StrAppend(&request, name, ": ", value, "\r\n");
+  std::string request =
+      absl::StrCat(call.method, " ", call.target, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
+                   "\r\nConnection: close\r\n");
+  for (const auto& [name, value] : call.headers)
+    absl::StrAppend(&request, name, ": ", value, "\r\n");
   if (call.method != "GET" || !call.body.empty()) {
     absl::StrAppend(&request, "Content-Length: ", call.body.size(), "\r\n");
   }

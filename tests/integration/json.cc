@@ -27,8 +27,8 @@ class Parser {
 
  private:
   absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat("JSON: ", what, " at offset ", pos_, " in '",
-                                                   text_.substr(0, 200), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON: ", what, " at offset ", pos_, " in '", text_.substr(0, 200), "'"));
   }
 
   void SkipSpace() {
@@ -63,8 +63,8 @@ class Parser {
       return absl::OkStatus();
     }
     size_t start = pos_;
-    while (pos_ < text_.size() && absl::string_view("+-0123456789.eE").find(text_[pos_]) !=
-                                      absl::string_view::npos) {
+    while (pos_ < text_.size() &&
+           absl::string_view("+-0123456789.eE").find(text_[pos_]) != absl::string_view::npos) {
       ++pos_;
     }
     if (pos_ == start) return Error("unexpected character");
@@ -121,16 +121,28 @@ class Parser {
       if (pos_ >= text_.size()) break;
       char escape = text_[pos_++];
       switch (escape) {
-        case 'n': out->push_back('\n'); break;
-        case 't': out->push_back('\t'); break;
-        case 'r': out->push_back('\r'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
         case 'u': {
           if (absl::Status status = ParseUnicodeEscape(out); !status.ok()) return status;
           break;
         }
-        default: out->push_back(escape); break;  // '"', '\\', '/'
+        default:
+          out->push_back(escape);
+          break;  // '"', '\\', '/'
       }
     }
     return Error("unterminated string");

@@ -14,9 +14,8 @@ absl::Status WaitForHttpOk(int port, const std::string& path, Process& process,
   std::string last_error = "no attempt";
   while (absl::Now() < deadline) {
     if (!process.running()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("process exited before ", path, " answered 200; log tail:\n",
-                       process.LogTail()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "process exited before ", path, " answered 200; log tail:\n", process.LogTail()));
     }
     absl::StatusOr<HttpResult> result = HttpGet(port, path, absl::Seconds(2));
     if (result.ok() && result->status == 200) return absl::OkStatus();
@@ -24,9 +23,9 @@ absl::Status WaitForHttpOk(int port, const std::string& path, Process& process,
                              : result.status().ToString();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return absl::DeadlineExceededError(absl::StrCat("127.0.0.1:", port, path, " not 200 after ",
-                                                  absl::FormatDuration(timeout), " (last: ",
-                                                  last_error, "); log tail:\n", process.LogTail()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("127.0.0.1:", port, path, " not 200 after ", absl::FormatDuration(timeout),
+                   " (last: ", last_error, "); log tail:\n", process.LogTail()));
 }
 
 absl::StatusOr<std::unique_ptr<KuraServer>> KuraServer::Start(const std::string& binary,
@@ -35,10 +34,10 @@ absl::StatusOr<std::unique_ptr<KuraServer>> KuraServer::Start(const std::string&
                                                               absl::Duration ready_timeout) {
   absl::StatusOr<int> port = PickFreePort();
   if (!port.ok()) return port.status();
-  absl::StatusOr<std::unique_ptr<Process>> process = Process::Start(
-      {binary, "standalone", absl::StrCat("--http.listen-address=127.0.0.1:", *port),
-       absl::StrCat("--storage.path=", storage_path)},
-      log_path);
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Start({binary, "standalone", absl::StrCat("--http.listen-address=127.0.0.1:", *port),
+                      absl::StrCat("--storage.path=", storage_path)},
+                     log_path);
   if (!process.ok()) return process.status();
   if (absl::Status ready = WaitForHttpOk(*port, "/-/ready", **process, ready_timeout);
       !ready.ok()) {

@@ -154,8 +154,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
                                          const std::string& scratch_path, absl::Duration timeout) {
   const std::string out_path = scratch_path + ".out";
   const std::string err_path = scratch_path + ".err";
-  absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::StartSplit(argv, out_path, err_path);
+  absl::StatusOr<std::unique_ptr<Process>> process = Process::StartSplit(argv, out_path, err_path);
   if (!process.ok()) return process.status();
   absl::StatusOr<int> status = (*process)->Wait(timeout);
   if (!status.ok()) {

@@ -28,12 +28,17 @@
 namespace kura::integration {
 namespace {
 
-// How long Prometheus scrapes before the comparison: long enough for the 15 s windows and the
-// offset queries below to see only scraped data.
+// How long Prometheus scrapes, counted from its first scrapes, before the comparison: long
+// enough for the 15 s windows and the offset queries below to see only scraped data.
 constexpr absl::Duration kScrapeFor = absl::Seconds(28);
 // The evaluation time lags the wall clock so remote write (batch_send_deadline 1 s) has
 // delivered every sample up to it.
 constexpr absl::Duration kEvaluationLag = absl::Seconds(4);
+// The range queries cover the last kRangeWindow before the evaluation time. Every rate window
+// in it starts after the series' first sample: for a window that reaches back before a counter's
+// first sample, Prometheus 2.42 and 3.x extrapolate differently (3.x, which Kura follows, caps
+// the extension at half a sample interval before clamping at zero).
+constexpr int64_t kRangeWindowSeconds = 12;
 // Remote write is asynchronous: a mismatch is re-checked a few times before it counts.
 constexpr int kCompareAttempts = 4;
 
@@ -86,13 +91,14 @@ const std::vector<Query>& RangeQueries() {
   return *queries;
 }
 
-bool IsExecutable(const std::string& path) { return !path.empty() && access(path.c_str(), X_OK) == 0; }
+bool IsExecutable(const std::string& path) {
+  return !path.empty() && access(path.c_str(), X_OK) == 0;
+}
 
 class PrometheusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const auto& [path, package] :
-         std::vector<std::pair<std::string, std::string>>{
+    for (const auto& [path, package] : std::vector<std::pair<std::string, std::string>>{
              {KURA_PROMETHEUS_BINARY, "prometheus"},
              {KURA_PROMTOOL_BINARY, "prometheus (promtool)"},
              {KURA_NODE_EXPORTER_BINARY, "prometheus-node-exporter"}}) {
@@ -141,10 +147,10 @@ class PrometheusTest : public ::testing::Test {
     absl::StatusOr<int> port = PickFreePort();
     ASSERT_TRUE(port.ok()) << port.status();
     prometheus_port_ = *port;
-    const std::string config = absl::StrReplaceAll(
-        kConfigTemplate, {{"$PROMETHEUS_PORT", absl::StrCat(prometheus_port_)},
-                          {"$NODE_PORT", absl::StrCat(*node_port)},
-                          {"$KURA_PORT", absl::StrCat(kura_->port())}});
+    const std::string config =
+        absl::StrReplaceAll(kConfigTemplate, {{"$PROMETHEUS_PORT", absl::StrCat(prometheus_port_)},
+                                              {"$NODE_PORT", absl::StrCat(*node_port)},
+                                              {"$KURA_PORT", absl::StrCat(kura_->port())}});
     std::ofstream(dir_->File("prometheus.yml")) << config;
     absl::StatusOr<std::unique_ptr<Process>> prometheus = Process::Start(
         {KURA_PROMETHEUS_BINARY, absl::StrCat("--config.file=", dir_->File("prometheus.yml")),
@@ -153,21 +159,48 @@ class PrometheusTest : public ::testing::Test {
         dir_->File("prometheus.log"));
     ASSERT_TRUE(prometheus.ok()) << prometheus.status();
     prometheus_ = *std::move(prometheus);
-    prometheus_started_ = absl::Now();
     absl::Status ready =
         WaitForHttpOk(prometheus_port_, "/-/ready", *prometheus_, absl::Seconds(20));
     ASSERT_TRUE(ready.ok()) << ready;
   }
 
-  // Waits until Prometheus has scraped for kScrapeFor and Kura holds samples newer than the
-  // evaluation time of both jobs. Bounded by kScrapeFor plus 20 s.
+  // Prometheus starts its scrape loops a few seconds after it is ready; the scrape time starts
+  // to count when both targets have been scraped once. Bounded by 20 s.
+  void WaitForFirstScrapes() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    std::string last;
+    while (absl::Now() < deadline) {
+      ASSERT_TRUE(prometheus_->running()) << "prometheus exited";
+      absl::StatusOr<HttpResult> result =
+          HttpGet(prometheus_port_, absl::StrCat("/api/v1/query?query=", UrlEncode("count(up)")));
+      if (result.ok() && result->status == 200) {
+        absl::StatusOr<Json> json = ParseJson(result->body);
+        if (json.ok()) {
+          const std::vector<Json>& vector = (*json)["data"]["result"].array;
+          if (vector.size() == 1 && vector[0]["value"].array.size() == 2 &&
+              vector[0]["value"].array[1].text == "2") {
+            scrapes_started_ = absl::Now();
+            return;
+          }
+        }
+        last = result->body;
+      } else {
+        last = result.ok() ? absl::StrCat("HTTP ", result->status) : result.status().ToString();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    FAIL() << "Prometheus did not scrape both targets within 20 s; last answer: " << last;
+  }
+
+  // Waits until Prometheus has scraped for kScrapeFor and Kura answers that both jobs are up.
+  // Bounded by kScrapeFor plus 20 s.
   void WaitForData() {
-    const absl::Time deadline = prometheus_started_ + kScrapeFor + absl::Seconds(20);
+    const absl::Time deadline = scrapes_started_ + kScrapeFor + absl::Seconds(20);
     std::string last;
     while (absl::Now() < deadline) {
       ASSERT_TRUE(prometheus_->running()) << "prometheus exited";
       ASSERT_TRUE(kura_->process().running()) << "kura exited";
-      if (absl::Now() >= prometheus_started_ + kScrapeFor) {
+      if (absl::Now() >= scrapes_started_ + kScrapeFor) {
         absl::StatusOr<CommandResult> result =
             Promtool({"query", "instant", "-o", "json", kura_->url(), "count(up == 1)"});
         if (result.ok() && result->exit_code == 0) {
@@ -183,8 +216,7 @@ class PrometheusTest : public ::testing::Test {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
-    FAIL() << "Kura never showed both scrape jobs up (count(up == 1) == 2); last answer: "
-           << last;
+    FAIL() << "Kura never showed both scrape jobs up (count(up == 1) == 2); last answer: " << last;
   }
 
   absl::StatusOr<CommandResult> Promtool(std::vector<std::string> args) {
@@ -239,11 +271,12 @@ class PrometheusTest : public ::testing::Test {
   std::unique_ptr<Process> node_exporter_;
   std::unique_ptr<Process> prometheus_;
   int prometheus_port_ = 0;
-  absl::Time prometheus_started_;
+  absl::Time scrapes_started_;
 };
 
 TEST_F(PrometheusTest, QueriesMatchPrometheus) {
   ASSERT_NO_FATAL_FAILURE(StartAll());
+  ASSERT_NO_FATAL_FAILURE(WaitForFirstScrapes());
   ASSERT_NO_FATAL_FAILURE(WaitForData());
   const int64_t eval_s = absl::ToUnixSeconds(absl::Now() - kEvaluationLag);
   const std::string time = absl::StrCat(eval_s);
@@ -251,7 +284,7 @@ TEST_F(PrometheusTest, QueriesMatchPrometheus) {
     Compare({"query", "instant", "-o", "json", absl::StrCat("--time=", time)}, query);
   }
   for (const Query& query : RangeQueries()) {
-    Compare({"query", "range", "-o", "json", absl::StrCat("--start=", eval_s - 20),
+    Compare({"query", "range", "-o", "json", absl::StrCat("--start=", eval_s - kRangeWindowSeconds),
              absl::StrCat("--end=", time), "--step=2s"},
             query);
   }

@@ -112,8 +112,7 @@ std::string DiffResults(const std::vector<ResultSeries>& expected,
       }
       const ResultPoint& p = want.points[j];
       const ResultPoint& q = got.points[j];
-      if (p.timestamp_ms != q.timestamp_ms ||
-          !ValuesMatch(p.value, q.value, relative_tolerance)) {
+      if (p.timestamp_ms != q.timestamp_ms || !ValuesMatch(p.value, q.value, relative_tolerance)) {
         return absl::StrCat(want.labels, " point ", j, ": want [", p.timestamp_ms, ", ", p.text,
                             "], got [", q.timestamp_ms, ", ", q.text, "]");
       }

@@ -13,7 +13,7 @@ namespace kura::integration {
 
 struct WireSeries {
   std::vector<std::pair<std::string, std::string>> labels;  // including __name__
-  std::vector<std::pair<int64_t, double>> samples;         // (timestamp ms, value)
+  std::vector<std::pair<int64_t, double>> samples;          // (timestamp ms, value)
 };
 
 // The snappy-compressed serialized WriteRequest.

@@ -23,10 +23,10 @@ namespace kura::integration {
 namespace {
 
 TEST(JsonTest, ParsesPrometheusResponse) {
-  absl::StatusOr<Json> json = ParseJson(
-      R"({"status":"success","data":{"resultType":"vector","result":[)"
-      R"({"metric":{"__name__":"up","job":"a\"b\u00e9"},"value":[1700000000.5,"1"]}]},)"
-      R"("ok":true,"no":false,"n":null})");
+  absl::StatusOr<Json> json =
+      ParseJson(R"({"status":"success","data":{"resultType":"vector","result":[)"
+                R"({"metric":{"__name__":"up","job":"a\"b\u00e9"},"value":[1700000000.5,"1"]}]},)"
+                R"("ok":true,"no":false,"n":null})");
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_EQ((*json)["status"].text, "success");
   const Json& sample = (*json)["data"]["result"].array.at(0);
@@ -46,18 +46,18 @@ TEST(JsonTest, RejectsMalformedInput) {
 }
 
 TEST(PromtoolResultTest, SortsVectorAndComparesValues) {
-  absl::StatusOr<std::vector<ResultSeries>> prometheus = ParsePromtoolJson(
-      R"([{"metric":{"job":"b"},"value":[1700000000.5,"2"]},)"
-      R"({"metric":{"job":"a","__name__":"up"},"value":[1700000000.5,"NaN"]}])"
-      "\n");
+  absl::StatusOr<std::vector<ResultSeries>> prometheus =
+      ParsePromtoolJson(R"([{"metric":{"job":"b"},"value":[1700000000.5,"2"]},)"
+                        R"({"metric":{"job":"a","__name__":"up"},"value":[1700000000.5,"NaN"]}])"
+                        "\n");
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
   ASSERT_EQ(prometheus->size(), 2u);
   EXPECT_EQ((*prometheus)[0].labels, R"({__name__="up", job="a"})");
   EXPECT_EQ((*prometheus)[1].points.at(0).timestamp_ms, 1700000000500);
 
-  absl::StatusOr<std::vector<ResultSeries>> kura = ParsePromtoolJson(
-      R"([{"metric":{"__name__":"up","job":"a"},"value":[1700000000.5,"NaN"]},)"
-      R"({"metric":{"job":"b"},"value":[1700000000.5,"2.0000000001"]}])");
+  absl::StatusOr<std::vector<ResultSeries>> kura =
+      ParsePromtoolJson(R"([{"metric":{"__name__":"up","job":"a"},"value":[1700000000.5,"NaN"]},)"
+                        R"({"metric":{"job":"b"},"value":[1700000000.5,"2.0000000001"]}])");
   ASSERT_TRUE(kura.ok()) << kura.status();
   EXPECT_NE(DiffResults(*prometheus, *kura, 0), "");
   EXPECT_EQ(DiffResults(*prometheus, *kura, 1e-9), "");
@@ -65,15 +65,15 @@ TEST(PromtoolResultTest, SortsVectorAndComparesValues) {
 }
 
 TEST(PromtoolResultTest, MatrixScalarAndNull) {
-  absl::StatusOr<std::vector<ResultSeries>> matrix = ParsePromtoolJson(
-      R"([{"metric":{},"values":[[1700000000,"1"],[1700000002,"+Inf"]]}])");
+  absl::StatusOr<std::vector<ResultSeries>> matrix =
+      ParsePromtoolJson(R"([{"metric":{},"values":[[1700000000,"1"],[1700000002,"+Inf"]]}])");
   ASSERT_TRUE(matrix.ok()) << matrix.status();
   ASSERT_EQ(matrix->size(), 1u);
   ASSERT_EQ((*matrix)[0].points.size(), 2u);
   EXPECT_EQ((*matrix)[0].points[1].timestamp_ms, 1700000002000);
 
-  absl::StatusOr<std::vector<ResultSeries>> shifted = ParsePromtoolJson(
-      R"([{"metric":{},"values":[[1700000000,"1"],[1700000003,"+Inf"]]}])");
+  absl::StatusOr<std::vector<ResultSeries>> shifted =
+      ParsePromtoolJson(R"([{"metric":{},"values":[[1700000000,"1"],[1700000003,"+Inf"]]}])");
   ASSERT_TRUE(shifted.ok());
   EXPECT_NE(DiffResults(*matrix, *shifted, 0), "");
 
