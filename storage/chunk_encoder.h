@@ -43,7 +43,7 @@ class ChunkEncoder {
   int num_samples_ = 0;
   int64_t min_time_ms_ = 0;
   int64_t max_time_ms_ = 0;
-  // Encoder state (the helper that implements this may change the private section freely).
+  // Delta-of-delta and XOR state carried between appends.
   uint64_t prev_delta_ = 0;  // Unsigned: a delta between int64 timestamps may exceed INT64_MAX.
   uint64_t prev_bits_ = 0;
   int prev_leading_ = 0xff;  // 0xff: no XOR window yet.

@@ -60,7 +60,7 @@ class Node : public model::SeriesWriter, public model::SeriesReader {
   NodeStats stats() const;
 
  private:
-  class Rep;  // the storage helper defines it in node.cc
+  class Rep;  // defined in node.cc
   explicit Node(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
 };
