@@ -94,7 +94,7 @@ Histogram::Snapshot Histogram::snapshot() const {
 }
 
 struct Registry::Entry {
-  enum class Kind { kCounter, kGauge, kHistogram };
+  using Kind = Registry::Kind;
   Kind kind;
   std::string name;
   std::string help;
@@ -113,87 +113,58 @@ struct Registry::Entry {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
-namespace {
 
-template <typename Entries>
-auto* FindEntry(Entries& entries, const std::string& name, const MetricLabels& labels) {
-  for (auto& e : entries) {
-    if (e->name == name && e->labels == labels) return e.get();
-  }
-  return static_cast<decltype(entries.front().get())>(nullptr);
-}
-
-}  // namespace
-
-Counter& Registry::AddCounter(const std::string& name, const std::string& help,
-                              const MetricLabels& labels) {
+Registry::Entry* Registry::FindOrAdd(Kind kind, const std::string& name,
+                                     const std::string& help, const MetricLabels& labels,
+                                     std::function<double()> read) {
   absl::MutexLock lock(&mu_);
-  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->counter) return *e->counter;
+  if (!read) {
+    for (auto& e : entries_) {
+      if (e->kind == kind && !e->read && e->name == name && e->labels == labels) return e.get();
+    }
+  }
   auto e = std::make_unique<Entry>();
-  e->kind = Entry::Kind::kCounter;
+  e->kind = kind;
   e->name = name;
   e->help = help;
   e->labels = labels;
-  e->counter = std::make_unique<Counter>();
-  Counter& c = *e->counter;
+  e->read = std::move(read);
   entries_.push_back(std::move(e));
-  return c;
+  return entries_.back().get();
+}
+
+Counter& Registry::AddCounter(const std::string& name, const std::string& help,
+                              const MetricLabels& labels) {
+  Entry* e = FindOrAdd(Kind::kCounter, name, help, labels, nullptr);
+  absl::MutexLock lock(&mu_);
+  if (!e->counter) e->counter = std::make_unique<Counter>();
+  return *e->counter;
 }
 
 Gauge& Registry::AddGauge(const std::string& name, const std::string& help,
                           const MetricLabels& labels) {
+  Entry* e = FindOrAdd(Kind::kGauge, name, help, labels, nullptr);
   absl::MutexLock lock(&mu_);
-  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->gauge) return *e->gauge;
-  auto e = std::make_unique<Entry>();
-  e->kind = Entry::Kind::kGauge;
-  e->name = name;
-  e->help = help;
-  e->labels = labels;
-  e->gauge = std::make_unique<Gauge>();
-  Gauge& g = *e->gauge;
-  entries_.push_back(std::move(e));
-  return g;
+  if (!e->gauge) e->gauge = std::make_unique<Gauge>();
+  return *e->gauge;
 }
 
 void Registry::AddGaugeFunc(const std::string& name, const std::string& help,
                             std::function<double()> read, const MetricLabels& labels) {
-  auto e = std::make_unique<Entry>();
-  e->kind = Entry::Kind::kGauge;
-  e->name = name;
-  e->help = help;
-  e->labels = labels;
-  e->read = std::move(read);
-  absl::MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
+  FindOrAdd(Kind::kGauge, name, help, labels, std::move(read));
 }
 
 void Registry::AddCounterFunc(const std::string& name, const std::string& help,
                               std::function<double()> read, const MetricLabels& labels) {
-  auto e = std::make_unique<Entry>();
-  e->kind = Entry::Kind::kCounter;
-  e->name = name;
-  e->help = help;
-  e->labels = labels;
-  e->read = std::move(read);
-  absl::MutexLock lock(&mu_);
-  entries_.push_back(std::move(e));
+  FindOrAdd(Kind::kCounter, name, help, labels, std::move(read));
 }
 
 Histogram& Registry::AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<double> upper_bounds, const MetricLabels& labels) {
+  Entry* e = FindOrAdd(Kind::kHistogram, name, help, labels, nullptr);
   absl::MutexLock lock(&mu_);
-  if (auto* e = FindEntry(entries_, name, labels); e != nullptr && e->histogram) {
-    return *e->histogram;
-  }
-  auto e = std::make_unique<Entry>();
-  e->kind = Entry::Kind::kHistogram;
-  e->name = name;
-  e->help = help;
-  e->labels = labels;
-  e->histogram = std::make_unique<Histogram>(std::move(upper_bounds));
-  Histogram& h = *e->histogram;
-  entries_.push_back(std::move(e));
-  return h;
+  if (!e->histogram) e->histogram = std::make_unique<Histogram>(std::move(upper_bounds));
+  return *e->histogram;
 }
 
 std::string Registry::Exposition() const {
@@ -207,7 +178,7 @@ std::string Registry::Exposition() const {
     absl::StrAppend(&out, "# HELP ", name, " ", first.help, "\n# TYPE ", name, " ",
                     kTypes[static_cast<int>(first.kind)], "\n");
     for (const Entry* e : entries) {
-      if (e->kind != Entry::Kind::kHistogram) {
+      if (e->kind != Kind::kHistogram) {
         absl::StrAppend(&out, name, FormatLabels(e->labels), " ", FormatValue(e->Value()), "\n");
         continue;
       }

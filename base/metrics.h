@@ -86,7 +86,13 @@ class Registry {
   std::string Exposition() const;
 
  private:
+  enum class Kind { kCounter, kGauge, kHistogram };
   struct Entry;  // defined in metrics.cc
+  // The entry of `name` and `labels` of this kind, created when absent; a `read` function
+  // always makes a new entry.
+  Entry* FindOrAdd(Kind kind, const std::string& name, const std::string& help,
+                   const MetricLabels& labels, std::function<double()> read)
+      ABSL_LOCKS_EXCLUDED(mu_);
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
 };

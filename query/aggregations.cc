@@ -11,8 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 #include "query/eval_evaluator.h"
 #include "query/eval_math.h"
+#include "query/go_float.h"
+#include "query/lexer.h"
 #include "xxhash.h"
 
 namespace kura::query {
@@ -199,8 +202,8 @@ absl::Status CheckParam(Evaluator& ev, const AggregateInput& a, double p) {
 
 absl::StatusOr<EvalValue> AggregateCountValues(Evaluator& ev, AggregateInput& a) {
   const std::string& label = a.param.str;
-  if (label.empty() || QuoteForMessage(label).find("\\x") != std::string::npos) {
-    return absl::FailedPreconditionError(absl::StrCat("invalid label name ", QuoteForMessage(label)));
+  if (label.empty() || !base::IsValidUtf8(label)) {
+    return absl::FailedPreconditionError(absl::StrCat("invalid label name ", GoQuote(label)));
   }
   std::vector<std::string> grouping = a.grouping;
   if (!a.agg->without) grouping.push_back(label);

@@ -57,10 +57,4 @@ inline absl::string_view Av(std::string_view s) { return absl::string_view(s.dat
 // Removes __name__ (and __type__, __unit__, which Prometheus drops with it).
 model::Labels DropMetricName(const model::Labels& labels);
 
-// Go's strconv.FormatFloat(v, 'f', -1, 64) (count_values, label values).
-std::string FormatGoFloat(double v);
-
-// Go's %q for a string: quotes, escapes, \xNN for bytes that are not valid UTF-8.
-std::string QuoteForMessage(std::string_view s);
-
 }  // namespace kura::query

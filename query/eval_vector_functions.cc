@@ -10,7 +10,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/utf8.h"
 #include "query/eval_math.h"
+#include "query/go_float.h"
 #include "re2/re2.h"
 
 namespace kura::query {
@@ -18,7 +20,7 @@ namespace {
 
 bool ValidLabelName(std::string_view name) {
   // Prometheus 3.x accepts any non-empty UTF-8 label name.
-  return !name.empty() && QuoteForMessage(name).find("\\x") == std::string::npos;
+  return !name.empty() && base::IsValidUtf8(name);
 }
 
 // NaN sorts first for sort(); sort_desc() reverses the comparison, putting NaN last.

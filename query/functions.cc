@@ -15,6 +15,7 @@
 #include "query/eval_evaluator.h"
 #include "query/eval_math.h"
 #include "query/eval_vector_functions.h"
+#include "query/lexer.h"
 
 namespace kura::query {
 namespace {
@@ -232,7 +233,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
         ev.ctx().annotations.Info(absl::StrCat(
             "PromQL info: metric might not be a counter, name does not end in "
             "_total/_sum/_count/_bucket: ",
-            QuoteForMessage(name)));
+            GoQuote(name)));
       }
     }
     r.labels = std::move(series.labels);

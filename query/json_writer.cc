@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/utf8.h"
+
 namespace kura::query {
 namespace {
 
@@ -51,72 +53,7 @@ bool NeedsExponentForm(double v) {
   return abs != 0 && (abs < 1e-6 || abs >= 1e21);
 }
 
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is invalid (as Go's
-// utf8.DecodeRuneInString reports RuneError with size 1).
-size_t ValidUtf8Length(std::string_view s) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  auto in = [](unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; };
-  unsigned char c = byte(0);
-  if (in(c, 0xC2, 0xDF)) {
-    return s.size() >= 2 && in(byte(1), 0x80, 0xBF) ? 2 : 0;
-  }
-  if (in(c, 0xE0, 0xEF)) {
-    if (s.size() < 3) return 0;
-    unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : 0xBF;
-    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) ? 3 : 0;
-  }
-  if (in(c, 0xF0, 0xF4)) {
-    if (s.size() < 4) return 0;
-    unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
-    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) && in(byte(3), 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
-
 }  // namespace
-
-void AppendGoFloat(double v, std::string* out) {
-  if (AppendNonFinite(v, out)) return;
-  // Integral values (counters, most gauges) print as integers; -0 keeps its sign below.
-  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
-    char buf[24];
-    auto result = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
-    out->append(buf, result.ptr);
-    return;
-  }
-  char buf[64];
-  std::string_view s = ToScientific(v, buf);
-  if (s.front() == '-') {
-    out->push_back('-');
-    s.remove_prefix(1);
-  }
-  // s is "d[.ddd]e(+|-)xx": split into its digits and the decimal exponent.
-  size_t e = s.find('e');
-  char digits[32];
-  int size = 0;
-  for (char c : s.substr(0, e)) {
-    if (c != '.') digits[size++] = c;
-  }
-  int exponent = 0;
-  std::from_chars(s.data() + e + 2, s.data() + s.size(), exponent);
-  if (s[e + 1] == '-') exponent = -exponent;
-  // The value is 0.<digits> * 10^point.
-  int point = exponent + 1;
-  if (point <= 0) {
-    out->append("0.");
-    out->append(static_cast<size_t>(-point), '0');
-    out->append(digits, size);
-  } else if (point >= size) {
-    out->append(digits, size);
-    out->append(static_cast<size_t>(point - size), '0');
-  } else {
-    out->append(digits, point);
-    out->push_back('.');
-    out->append(digits + point, size - point);
-  }
-}
 
 void AppendSampleValue(double v, std::string* out) {
   if (AppendNonFinite(v, out)) return;
@@ -180,7 +117,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
       ++i;
       continue;
     }
-    size_t n = ValidUtf8Length(s.substr(i));
+    size_t n = base::Utf8SequenceLength(s, i);
     if (n == 0) {
       out->append("\\ufffd");
       ++i;

@@ -17,12 +17,9 @@
 #include <vector>
 
 #include "model/labels.h"
+#include "query/go_float.h"
 
 namespace kura::query {
-
-// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that round-trip, laid out
-// without an exponent ("1000000000000000000000", "0.0000001", "-0"), and "NaN", "+Inf", "-Inf".
-void AppendGoFloat(double v, std::string* out);
 
 // Prometheus's jsonutil.MarshalFloat, unquoted: as AppendGoFloat, except that values with
 // |v| < 1e-6 or |v| >= 1e21 use Go's exponent form ("1e+21", "1.2345678e-67").
