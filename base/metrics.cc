@@ -16,11 +16,16 @@ void AtomicAdd(std::atomic<double>* target, double delta) {
   }
 }
 
-// The exposition format's float text: Go's strconv.FormatFloat(v, 'g', -1, 64) style.
+// The exposition format's float text: shortest round-trip digits, integers without exponent.
 std::string FormatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
+  // Counts print as integers ("600000", not to_chars' shorter "6e+05").
+  if (v == std::trunc(v) && std::fabs(v) < 1e15) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    return std::string(buf, end);
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   return std::string(buf, end);
 }

@@ -12,11 +12,13 @@ TEST(RegistryTest, ExpositionGroupsFamiliesAndFormatsValues) {
   registry.AddCounter("kura_requests_total", "Requests.", {{"code", "204"}}).Inc(3);
   registry.AddCounter("kura_requests_total", "Requests.", {{"code", "400"}}).Inc();
   registry.AddGaugeFunc("kura_active_series", "Active series.", [] { return 42.5; });
+  registry.AddCounterFunc("kura_samples_total", "Samples.", [] { return 600000.0; });
   std::string text = registry.Exposition();
   EXPECT_NE(text.find("# HELP kura_active_series Active series.\n"
                       "# TYPE kura_active_series gauge\nkura_active_series 42.5\n"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("\nkura_samples_total 600000\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE kura_requests_total counter\n"
                       "kura_requests_total{code=\"204\"} 3\n"
                       "kura_requests_total{code=\"400\"} 1\n"),
