@@ -47,10 +47,16 @@ std::string FormatDuration(int64_t ms) {
   return out;
 }
 
-std::string FormatOffset(int64_t offset_ms) {
+std::string FormatOffset(int64_t offset_ms, const DurationExprPtr& expr) {
+  if (expr != nullptr) return absl::StrCat(" offset ", expr->String());
   if (offset_ms > 0) return absl::StrCat(" offset ", FormatDuration(offset_ms));
   if (offset_ms < 0) return absl::StrCat(" offset -", FormatDuration(-offset_ms));
   return "";
+}
+
+// A range as written: the expression when there is one, else the resolved duration.
+std::string FormatRange(int64_t range_ms, const DurationExprPtr& expr) {
+  return expr != nullptr ? expr->String() : FormatDuration(range_ms);
 }
 
 std::string FormatAt(AtModifier at, int64_t at_ms) {
@@ -124,17 +130,23 @@ struct Printer {
   std::string operator()(const StringLiteral& s) const { return GoQuote(s.value); }
   std::string operator()(const VectorSelector& vs) const {
     return absl::StrCat(FormatSelectorBody(vs), FormatAt(vs.at, vs.at_ms),
-                        FormatOffset(vs.offset_ms));
+                        FormatOffset(vs.offset_ms, vs.offset_expr));
   }
   std::string operator()(const MatrixSelector& ms) const {
     const auto& vs = std::get<VectorSelector>(ms.selector->node);
-    return absl::StrCat(FormatSelectorBody(vs), "[", FormatDuration(ms.range_ms), "]",
-                        FormatAt(vs.at, vs.at_ms), FormatOffset(vs.offset_ms));
+    return absl::StrCat(FormatSelectorBody(vs), "[", FormatRange(ms.range_ms, ms.range_expr), "]",
+                        FormatAt(vs.at, vs.at_ms), FormatOffset(vs.offset_ms, vs.offset_expr));
   }
   std::string operator()(const SubqueryExpr& sq) const {
-    return absl::StrCat(sq.expr->String(), "[", FormatDuration(sq.range_ms), ":",
-                        sq.step_ms != 0 ? FormatDuration(sq.step_ms) : "", "]",
-                        FormatAt(sq.at, sq.at_ms), FormatOffset(sq.offset_ms));
+    std::string step;
+    if (sq.step_expr != nullptr) {
+      step = sq.step_expr->String();
+    } else if (sq.step_ms != 0) {
+      step = FormatDuration(sq.step_ms);
+    }
+    return absl::StrCat(sq.expr->String(), "[", FormatRange(sq.range_ms, sq.range_expr), ":",
+                        step, "]", FormatAt(sq.at, sq.at_ms),
+                        FormatOffset(sq.offset_ms, sq.offset_expr));
   }
   std::string operator()(const Call& call) const {
     return absl::StrCat(call.name, "(",
@@ -169,7 +181,49 @@ struct Printer {
   }
 };
 
+std::string_view DurationOpName(DurationExpr::Op op) {
+  switch (op) {
+    case DurationExpr::Op::kAdd: return "+";
+    case DurationExpr::Op::kSub: return "-";
+    case DurationExpr::Op::kMul: return "*";
+    case DurationExpr::Op::kDiv: return "/";
+    case DurationExpr::Op::kMod: return "%";
+    case DurationExpr::Op::kPow: return "^";
+    default: return "";
+  }
+}
+
+// The expression without its own parentheses.
+std::string FormatDurationExprBody(const DurationExpr& d) {
+  using Op = DurationExpr::Op;
+  switch (d.op) {
+    case Op::kNumber: {
+      if (!d.duration_literal) return FormatNumber(d.seconds);
+      // Whole milliseconds, as model.Duration prints them.
+      const auto ms = static_cast<int64_t>(std::abs(d.seconds) * 1000);
+      return absl::StrCat(d.seconds < 0 ? "-" : "", FormatDuration(ms));
+    }
+    case Op::kStep: return "step()";
+    case Op::kRange: return "range()";
+    case Op::kMinOf:
+    case Op::kMaxOf:
+      return absl::StrCat(d.op == Op::kMinOf ? "min_of(" : "max_of(", d.lhs->String(), ", ",
+                          d.rhs->String(), ")");
+    default: break;
+  }
+  if (d.lhs == nullptr) {
+    // Unary: `-x`, or the `+` that only carries the parentheses of a literal.
+    return d.op == Op::kSub ? absl::StrCat("-", d.rhs->String()) : d.rhs->String();
+  }
+  return absl::StrCat(d.lhs->String(), " ", Sv(DurationOpName(d.op)), " ", d.rhs->String());
+}
+
 }  // namespace
+
+std::string DurationExpr::String() const {
+  std::string body = FormatDurationExprBody(*this);
+  return wrapped ? absl::StrCat("(", body, ")") : body;
+}
 
 std::string Expr::String() const { return std::visit(Printer{}, node); }
 

@@ -29,6 +29,28 @@ using ExprPtr = std::unique_ptr<Expr>;
 // How `@` pins an evaluation time.
 enum class AtModifier { kNone, kTimestamp, kStart, kEnd };
 
+// A duration expression (`[26m+4m]`, `[step()*2]`, `offset -min_of(step(), 1s)`): arithmetic
+// over literals, step() and range(). Selectors keep the expression for printing and for the
+// engine, which resolves it once per query into the selector's plain millisecond fields. A
+// lone literal is never held here: the parser stores it in the millisecond field directly.
+// Immutable once parsed, hence shared (selectors stay copyable).
+struct DurationExpr {
+  enum class Op { kNumber, kAdd, kSub, kMul, kDiv, kMod, kPow, kStep, kRange, kMinOf, kMaxOf };
+  Op op = Op::kNumber;
+  double seconds = 0;             // kNumber
+  bool duration_literal = false;  // kNumber written with units (prints as "1m30s")
+  bool wrapped = false;           // written in parentheses
+  int pos = 0;                    // byte offset of the first character, for errors
+  // Binary operators and min_of/max_of use both; unary `-` (and the `+` that wraps a
+  // parenthesized literal) has only `rhs`.
+  std::shared_ptr<const DurationExpr> lhs;
+  std::shared_ptr<const DurationExpr> rhs;
+
+  // As Prometheus prints it, e.g. "26m + 4m", "-(1m)", "min_of(step(), 1s)".
+  std::string String() const;
+};
+using DurationExprPtr = std::shared_ptr<const DurationExpr>;
+
 struct NumberLiteral {
   double value = 0;
 };
@@ -45,12 +67,14 @@ struct VectorSelector {
   int64_t offset_ms = 0;  // positive looks back in time; negative forward
   AtModifier at = AtModifier::kNone;
   int64_t at_ms = 0;  // when at == kTimestamp
+  DurationExprPtr offset_expr;  // set for `offset <duration expression>`; resolves offset_ms
 };
 
 // `selector[range]`. `selector` holds a VectorSelector (which carries offset and @).
 struct MatrixSelector {
   ExprPtr selector;
   int64_t range_ms = 0;
+  DurationExprPtr range_expr;  // set for `[<duration expression>]`; resolves range_ms
 };
 
 // `expr[range:step] [offset d] [@ t]`; step_ms == 0 means the default evaluation interval.
@@ -61,6 +85,10 @@ struct SubqueryExpr {
   int64_t offset_ms = 0;
   AtModifier at = AtModifier::kNone;
   int64_t at_ms = 0;
+  // Duration expressions that resolve range_ms, step_ms and offset_ms when set.
+  DurationExprPtr range_expr;
+  DurationExprPtr step_expr;
+  DurationExprPtr offset_expr;
 };
 
 // A function call; `name` is the PromQL function name (e.g. "rate").

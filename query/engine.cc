@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "query/eval_evaluator.h"
 #include "query/parser.h"
+#include "query/parser_duration_eval.h"
 
 namespace kura::query {
 namespace {
@@ -43,6 +44,8 @@ absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions
   ParserOptions popts;
   popts.enable_experimental_functions = options.enable_experimental_functions;
   ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query, popts));
+  // step() is 0 for an instant query and range() is end - start, as in Prometheus.
+  RETURN_IF_ERROR(ResolveDurationExprs(*expr, instant ? 0 : step_ms, end_ms - start_ms));
   if (!instant && (expr->type == ValueType::kMatrix || expr->type == ValueType::kString)) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid expression type \"", Av(DocumentedType(expr->type)),

@@ -275,5 +275,52 @@ TEST_F(EngineTest, LimitsAndRangeQueryTypeErrors) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EngineTest, InfoJoinsDataLabelsOfInfoSeries) {
+  Load({{"__name__", "m"}, {"instance", "a"}, {"job", "1"}}, kMinute, {1, 2, 3});
+  Load({{"__name__", "other"}, {"instance", "b"}, {"job", "1"}}, kMinute, {7, 7, 7});
+  // target_info changes its data label at 2m; the newest sample wins while both are in range.
+  Load({{"__name__", "target_info"}, {"instance", "a"}, {"job", "1"}, {"data", "old"}}, kMinute,
+       {1, 1});
+  Load({{"__name__", "target_info"}, {"instance", "a"}, {"job", "1"}, {"data", "new"}}, kMinute,
+       {kNaN, kNaN, 1});
+  Load({{"__name__", "build_info"}, {"instance", "a"}, {"job", "1"}, {"version", "v1"}}, kMinute,
+       {1, 1, 1});
+  EngineOptions options;
+  options.enable_experimental_functions = true;
+  EXPECT_THAT(Instant("info(m)", kMinute, options),
+              ElementsAre("m{data=\"old\", instance=\"a\", job=\"1\"}=2"));
+  EXPECT_THAT(Instant("info(m)", 2 * kMinute, options),
+              ElementsAre("m{data=\"new\", instance=\"a\", job=\"1\"}=3"));
+  EXPECT_THAT(Instant("info(m, {__name__=\"build_info\"})", 0, options),
+              ElementsAre("m{instance=\"a\", job=\"1\", version=\"v1\"}=1"));
+  // Only negated name matchers pick among the *_info metrics.
+  EXPECT_THAT(Instant("info(m, {__name__!=\"target_info\"})", 0, options),
+              ElementsAre("m{instance=\"a\", job=\"1\", version=\"v1\"}=1"));
+  // A data matcher restricts the labels added.
+  EXPECT_THAT(Instant("info(m, {__name__=~\".+_info\", version=~\".+\"})", 0, options),
+              ElementsAre("m{instance=\"a\", job=\"1\", version=\"v1\"}=1"));
+  // No info series joins `other`: kept as is unless a data matcher rejects the empty value.
+  EXPECT_THAT(Instant("info(other)", 0, options),
+              ElementsAre("other{instance=\"b\", job=\"1\"}=7"));
+  EXPECT_THAT(Instant("info(other, {data=~\".*\"})", 0, options),
+              ElementsAre("other{instance=\"b\", job=\"1\"}=7"));
+  EXPECT_THAT(Instant("info(other, {data=~\".+\"})", 0, options), ElementsAre());
+  // Info series themselves are not enriched, and the base name survives.
+  EXPECT_THAT(Instant("info(build_info, {__name__=~\".+_info\"})", 0, options),
+              ElementsAre("build_info{instance=\"a\", job=\"1\", version=\"v1\"}=1"));
+  // The @ of the first argument's selector also bounds the info samples read.
+  EXPECT_THAT(Instant("info(m @ 60)", 2 * kMinute, options),
+              ElementsAre("m{data=\"old\", instance=\"a\", job=\"1\"}=2"));
+
+  // Two info metrics disagreeing on a data label are an error.
+  Load({{"__name__", "extra_info"}, {"instance", "a"}, {"job", "1"}, {"data", "other"}}, kMinute,
+       {1});
+  Engine engine = MakeEngine(options);
+  auto r = engine.InstantQuery("info(m, {__name__=~\".+_info\"})", 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "conflicting label: data");
+}
+
 }  // namespace
 }  // namespace kura::query

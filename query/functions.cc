@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "query/eval_evaluator.h"
+#include "query/eval_info.h"
 #include "query/eval_math.h"
 #include "query/eval_vector_functions.h"
 #include "query/lexer.h"
@@ -343,6 +344,7 @@ absl::StatusOr<EvalValue> EvalCall(Evaluator& ev, const Call& call) {
     }
     return std::move(s[0]);
   }
+  if (name == "info") return EvalInfo(ev, call);
   if (name == "scalar" && call.args.size() == 1) return EvalScalarFunction(ev, call);
   if (name == "timestamp" && call.args.size() == 1) return EvalTimestamp(ev, call);
   if (const int r = RangeArgIndex(call); r >= 0) {

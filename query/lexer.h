@@ -4,14 +4,13 @@
 // Prometheus's promql/parser/lex.go token for token, including its error texts ("unclosed left
 // parenthesis", "bad number or duration syntax: ...") and the context-sensitive parts: keywords
 // are plain identifiers inside braces, and `[...]` holds durations.
-//
-// Also home of the Go-compatible literal helpers the parser needs (number and string literals).
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+// Re-exported: the lexer's users quote and unquote with these helpers.
+#include "query/go_literals.h"  // IWYU pragma: export
 
 namespace kura::query {
 
@@ -83,7 +82,8 @@ enum class TokenType {
   kFill,
   kFillLeft,
   kFillRight,
-  // Preprocessors (`@ start()`, `step()` in durations).
+  // Preprocessors (`@ start()`, `step()` in durations). Inside `[...]`, min_of and max_of
+  // arrive as kIdentifier tokens, as they do everywhere else.
   kStart,
   kEnd,
   kStep,
@@ -158,24 +158,5 @@ class Lexer {
   bool got_duration_ = false;
   std::string error_;  // backs the val of the last kError token
 };
-
-// Go's strconv.ParseInt(s, 0, 64) falling back to strconv.ParseFloat(s, 64), as Prometheus
-// reads number literals (so "0755" is octal, "0x1f" hex, "1_000" has a digit separator, "Inf"
-// and "NaN" in any case). The error text is Go's, e.g.
-// `strconv.ParseFloat: parsing "1e999": value out of range`.
-absl::StatusOr<double> ParseNumberLiteral(std::string_view s);
-
-// Unquotes a "...", '...' or `...` literal with Go's escape rules.
-absl::StatusOr<std::string> UnquoteString(std::string_view quoted);
-
-// Go's strconv.Quote: double-quoted with Go escapes (printing strings and label values).
-std::string GoQuote(std::string_view s);
-
-// Go's strconv.QuoteRune (`'x'`), and the `%#U` form (`U+0078 'x'`).
-std::string GoQuoteRune(int32_t rune);
-
-// Decodes one UTF-8 sequence at `s[pos]` as Go does: an invalid byte decodes as U+FFFD with
-// width 1. Returns the rune; `*width` gets its length (0 at the end of `s`).
-int32_t DecodeRune(std::string_view s, int pos, int* width);
 
 }  // namespace kura::query

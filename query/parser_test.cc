@@ -289,9 +289,15 @@ INSTANTIATE_TEST_SUITE_P(
                     "\"1e999\": value out of range"},
         InvalidCase{"foo[5ms5m]",
                     "1:5: parse error: not a valid duration string: \"5ms5m\""},
-        InvalidCase{"foo[5m+1m]", "1:7: parse error: duration expressions are not supported"},
-        InvalidCase{"foo offset (5m)",
-                    "1:12: parse error: duration expressions are not supported"},
+        InvalidCase{"foo[1m/0]", "1:7: parse error: division by zero"},
+        InvalidCase{"foo[1m:1m%0]", "1:10: parse error: modulo by zero"},
+        InvalidCase{"foo[5m+]",
+                    "1:8: parse error: unexpected \"]\" in subquery or range selector, expected "
+                    "number, duration, step(), or range()"},
+        InvalidCase{"foo[1m:-0.5]", "1:8: parse error: duration must be greater than 0"},
+        InvalidCase{"foo offset min_of(1m)",
+                    "1:21: parse error: unexpected \")\" in offset, expected number, duration, "
+                    "step(), or range()"},
         InvalidCase{"foo anchored",
                     "1:1: parse error: anchored modifier is experimental and not enabled"},
         InvalidCase{"foo + fill(0) bar",
