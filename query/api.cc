@@ -190,6 +190,7 @@ const std::vector<Api::EndpointSpec>& Api::Endpoints() {
        &Api::BuildInfoEndpoint},
       {"/api/v1/metadata", false, "/api/v1/metadata", false, &Api::Metadata},
       {"/api/v1/query_exemplars", false, "/api/v1/query_exemplars", true, &Api::QueryExemplars},
+      {"/api/v1/format_query", false, "/api/v1/format_query", true, &Api::FormatQuery},
   };
   return kEndpoints;
 }
@@ -442,6 +443,16 @@ absl::Status Api::Metadata(const ApiParams& params, const base::HttpRequest& req
   // answers without targets.
   data->BeginObject();
   data->EndObject();
+  return absl::OkStatus();
+}
+
+absl::Status Api::FormatQuery(const ApiParams& params, const base::HttpRequest& request,
+                              JsonWriter* data, Annotations* annotations) {
+  absl::StatusOr<ExprPtr> expr = engine_->Parse(params.Get("query"));
+  if (!expr.ok()) return InvalidParam("query", expr.status());
+  // Prometheus answers with Pretty(0), which equals String() for expressions that fit on one
+  // 100-column line; longer ones it breaks over lines, which Kura does not yet.
+  data->String((*expr)->String());
   return absl::OkStatus();
 }
 

@@ -102,6 +102,8 @@ class Api {
                         JsonWriter* data, Annotations* annotations);
   absl::Status QueryExemplars(const ApiParams& params, const base::HttpRequest& request,
                               JsonWriter* data, Annotations* annotations);
+  absl::Status FormatQuery(const ApiParams& params, const base::HttpRequest& request,
+                           JsonWriter* data, Annotations* annotations);
 
   // The engine for a request: engine_, or one with the request's timeout and lookback_delta
   // when given (kept in `local`).

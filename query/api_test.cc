@@ -242,6 +242,15 @@ TEST_F(ApiTest, StaticEndpoints) {
   EXPECT_EQ(Get("/api/v1/nothing").status, 404);
 }
 
+TEST_F(ApiTest, FormatQueryPrintsCanonicalForm) {
+  EXPECT_EQ(Ok(Post("/api/v1/format_query",
+                    "query=SUM+BY(job)(rate(http_requests_total%7Bcode%3D%22200%22%7D%5B5m%5D))")),
+            "{\"status\":\"success\",\"data\":"
+            "\"sum by (job) (rate(http_requests_total{code=\\\"200\\\"}[5m]))\"}");
+  ExpectError(Get("/api/v1/format_query", "query=sum("), 400, "bad_data",
+              "invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis");
+}
+
 TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
   base::HttpRequest request;
   request.method = "PUT";
@@ -254,14 +263,15 @@ TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
     EXPECT_EQ(Post(get_only, "").status, 405) << get_only;
   }
   for (const char* both : {"/api/v1/query", "/api/v1/query_range", "/api/v1/series",
-                           "/api/v1/labels", "/api/v1/query_exemplars"}) {
+                           "/api/v1/labels", "/api/v1/query_exemplars",
+                           "/api/v1/format_query"}) {
     EXPECT_NE(Post(both, "").status, 405) << both;
   }
 }
 
 TEST_F(ApiTest, RoutesCoverEveryEndpoint) {
   std::vector<ApiRoute> routes = api_->Routes();
-  ASSERT_EQ(routes.size(), 8u);
+  ASSERT_EQ(routes.size(), 9u);
   base::HttpRequest request;
   request.method = "GET";
   request.path = "/api/v1/metadata";

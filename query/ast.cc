@@ -122,20 +122,40 @@ std::string FormatMatching(const std::optional<VectorMatching>& matching) {
                     vm.card == VectorMatchCardinality::kManyToOne ? " group_left (" : " group_right (",
                     FormatLabels(vm.include), ")");
   }
+  // Equal values print as one fill(); as in Prometheus, NaN never equals itself here.
+  if (vm.fill_lhs.has_value() && vm.fill_rhs.has_value() && *vm.fill_lhs == *vm.fill_rhs) {
+    absl::StrAppend(&out, " fill (", FormatNumber(*vm.fill_lhs), ")");
+  } else {
+    if (vm.fill_lhs.has_value()) {
+      absl::StrAppend(&out, " fill_left (", FormatNumber(*vm.fill_lhs), ")");
+    }
+    if (vm.fill_rhs.has_value()) {
+      absl::StrAppend(&out, " fill_right (", FormatNumber(*vm.fill_rhs), ")");
+    }
+  }
   return out;
+}
+
+// " anchored" / " smoothed" as Prometheus prints them: after @ on an instant selector, right
+// after the range on a range selector.
+const char* FormatExtended(const VectorSelector& vs) {
+  if (vs.anchored) return " anchored";
+  if (vs.smoothed) return " smoothed";
+  return "";
 }
 
 struct Printer {
   std::string operator()(const NumberLiteral& n) const { return FormatNumber(n.value); }
   std::string operator()(const StringLiteral& s) const { return GoQuote(s.value); }
   std::string operator()(const VectorSelector& vs) const {
-    return absl::StrCat(FormatSelectorBody(vs), FormatAt(vs.at, vs.at_ms),
+    return absl::StrCat(FormatSelectorBody(vs), FormatAt(vs.at, vs.at_ms), FormatExtended(vs),
                         FormatOffset(vs.offset_ms, vs.offset_expr));
   }
   std::string operator()(const MatrixSelector& ms) const {
     const auto& vs = std::get<VectorSelector>(ms.selector->node);
     return absl::StrCat(FormatSelectorBody(vs), "[", FormatRange(ms.range_ms, ms.range_expr), "]",
-                        FormatAt(vs.at, vs.at_ms), FormatOffset(vs.offset_ms, vs.offset_expr));
+                        FormatExtended(vs), FormatAt(vs.at, vs.at_ms),
+                        FormatOffset(vs.offset_ms, vs.offset_expr));
   }
   std::string operator()(const SubqueryExpr& sq) const {
     std::string step;

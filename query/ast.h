@@ -68,6 +68,12 @@ struct VectorSelector {
   AtModifier at = AtModifier::kNone;
   int64_t at_ms = 0;  // when at == kTimestamp
   DurationExprPtr offset_expr;  // set for `offset <duration expression>`; resolves offset_ms
+  // The `anchored` / `smoothed` modifiers (mutually exclusive). On a range selector they live
+  // here too, as in Prometheus: anchored takes the last sample at or before the window's start
+  // as its left edge; smoothed interpolates values at both edges (and, on an instant selector,
+  // at each step).
+  bool anchored = false;
+  bool smoothed = false;
 };
 
 // `selector[range]`. `selector` holds a VectorSelector (which carries offset and @).
@@ -125,6 +131,11 @@ struct VectorMatching {
   std::vector<std::string> matching_labels;  // the on(...) or ignoring(...) list
   bool on = false;                           // true: on(...); false: ignoring(...)
   std::vector<std::string> include;          // group_left/group_right(...) extra labels
+  // fill(v) / fill_left(v) / fill_right(v): the value that stands in for a missing sample on
+  // that side. As in Prometheus, they name the sides after group_right's swap of the "one" side
+  // to the right, not the written order.
+  std::optional<double> fill_lhs;
+  std::optional<double> fill_rhs;
 };
 
 struct BinaryExpr {

@@ -185,6 +185,13 @@ model::Labels ResultLabels(const model::Labels& lhs, const model::Labels& rhs,
   return l;
 }
 
+// Prometheus's VectorBinop, step by step. Signatures index the match groups; after the
+// group_right swap `lhs` is the "many" side and `rhs` the "one" side.
+//
+// fill_rhs stands in for a missing right-hand sample of a left-hand series, and fill_lhs (in a
+// second pass over the groups nothing matched) for a missing left-hand sample of a right-hand
+// series. A stand-in's labels are the group's signature labels. As in Prometheus, the fill
+// values follow the swapped sides, while the operator still sees the written operand order.
 absl::StatusOr<EvalValue> VectorVector(Evaluator& ev, const BinaryExpr& e, const EvalValue& lv,
                                        const EvalValue& rv) {
   const VectorMatching m = MatchingOf(e);
@@ -200,15 +207,50 @@ absl::StatusOr<EvalValue> VectorVector(Evaluator& ev, const BinaryExpr& e, const
   const bool delayed = ev.delayed_name_removal();
   const bool drop = IsArithmetic(e.op) || e.return_bool;
   OutputBuilder out;
+  constexpr size_t kNone = SIZE_MAX;
+  // Output series per (lhs index, rhs index); kNone stands for a filled-in side.
   absl::flat_hash_map<std::pair<size_t, size_t>, size_t> pair_out;
   StepWalker lw(lhs), rw(rhs);
   std::vector<std::pair<size_t, double>> lp, rp;
-  constexpr size_t kNone = SIZE_MAX;
   std::vector<size_t> rhs_at_sig(sig_labels.size(), kNone);
   std::vector<int64_t> rhs_sig_ts(sig_labels.size(), INT64_MIN);
   std::vector<double> rhs_val_at_sig(sig_labels.size(), 0);
   std::vector<int64_t> matched_ts(sig_labels.size(), INT64_MIN);
   absl::flat_hash_map<size_t, absl::flat_hash_set<size_t>> inserted;
+
+  // One matched (or filled) pair at `ts`: the duplicate-match checks, then the value.
+  auto binop = [&](size_t lj, size_t rj, size_t sig, int64_t ts, double fl,
+                   double fr) -> absl::Status {
+    auto [it, fresh] = pair_out.try_emplace(std::make_pair(lj, rj), kNone);
+    if (fresh) {
+      const model::Labels& ll = lj == kNone ? sig_labels[sig] : lhs[lj].labels;
+      const model::Labels& rl = rj == kNone ? sig_labels[sig] : rhs[rj].labels;
+      const bool l_drop_name = lj != kNone && lhs[lj].drop_name;
+      it->second = out.SeriesFor(ResultLabels(ll, rl, e, m, delayed),
+                                 l_drop_name || (delayed && drop));
+    }
+    if (m.card == VectorMatchCardinality::kOneToOne) {
+      if (matched_ts[sig] == ts) {
+        return absl::FailedPreconditionError(
+            "multiple matches for labels: many-to-one matching must be explicit "
+            "(group_left/group_right)");
+      }
+      matched_ts[sig] = ts;
+    } else if (!inserted[sig].insert(it->second).second) {
+      return absl::FailedPreconditionError(
+          "multiple matches for labels: grouping labels must ensure unique matches");
+    }
+    if (swap) std::swap(fl, fr);
+    double value = 0;
+    const bool keep = Apply(e.op, fl, fr, &value);
+    if (e.return_bool) {
+      value = keep ? 1.0 : 0.0;
+    } else if (!keep) {
+      return absl::OkStatus();
+    }
+    return out.Add(it->second, ts, value);
+  };
+
   for (int64_t i = 0; i < ev.num_steps(); ++i) {
     if (i % 64 == 63) RETURN_IF_ERROR(ev.ctx().CheckDeadline());
     const int64_t ts = ev.StepTime(i);
@@ -227,39 +269,23 @@ absl::StatusOr<EvalValue> VectorVector(Evaluator& ev, const BinaryExpr& e, const
       rhs_at_sig[sig] = j;
       rhs_val_at_sig[sig] = v;
     }
-    if (rp.empty()) continue;
+    if (rp.empty() && !m.fill_rhs.has_value()) continue;
     inserted.clear();
     for (auto [j, lval] : lp) {
       const size_t sig = lsig[j];
-      if (rhs_sig_ts[sig] != ts) continue;
-      const size_t rj = rhs_at_sig[sig];
-      const double rval = rhs_val_at_sig[sig];
-      auto [it, fresh] = pair_out.try_emplace(std::make_pair(j, rj), kNone);
-      if (fresh) {
-        const model::Labels l = ResultLabels(lhs[j].labels, rhs[rj].labels, e, m, delayed);
-        it->second = out.SeriesFor(l, lhs[j].drop_name || (delayed && drop));
+      if (rhs_sig_ts[sig] == ts) {
+        RETURN_IF_ERROR(binop(j, rhs_at_sig[sig], sig, ts, lval, rhs_val_at_sig[sig]));
+      } else if (m.fill_rhs.has_value()) {
+        RETURN_IF_ERROR(binop(j, kNone, sig, ts, lval, *m.fill_rhs));
       }
-      if (m.card == VectorMatchCardinality::kOneToOne) {
-        if (matched_ts[sig] == ts) {
-          return absl::FailedPreconditionError(
-              "multiple matches for labels: many-to-one matching must be explicit "
-              "(group_left/group_right)");
-        }
-        matched_ts[sig] = ts;
-      } else if (!inserted[sig].insert(it->second).second) {
-        return absl::FailedPreconditionError(
-            "multiple matches for labels: grouping labels must ensure unique matches");
-      }
-      double fl = lval, fr = rval;
-      if (swap) std::swap(fl, fr);
-      double value = 0;
-      const bool keep = Apply(e.op, fl, fr, &value);
-      if (e.return_bool) {
-        value = keep ? 1.0 : 0.0;
-      } else if (!keep) {
-        continue;
-      }
-      RETURN_IF_ERROR(out.Add(it->second, ts, value));
+    }
+    if (!m.fill_lhs.has_value()) continue;
+    for (auto [j, rval] : rp) {
+      const size_t sig = rsig[j];
+      const bool matched = m.card == VectorMatchCardinality::kOneToOne
+                               ? matched_ts[sig] == ts
+                               : inserted.contains(sig);
+      if (!matched) RETURN_IF_ERROR(binop(kNone, j, sig, ts, *m.fill_lhs, rval));
     }
   }
   EvalValue result = out.Take();

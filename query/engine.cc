@@ -38,12 +38,18 @@ absl::Status CleanupMetricLabels(Matrix* matrix) {
   return any ? MergeSameLabels(matrix) : absl::OkStatus();
 }
 
+ParserOptions ParserOptionsFor(const EngineOptions& options) {
+  ParserOptions popts;
+  popts.enable_experimental_functions = options.enable_experimental_functions;
+  popts.enable_binop_fill_modifiers = options.enable_binop_fill_modifiers;
+  popts.enable_extended_range_selectors = options.enable_extended_range_selectors;
+  return popts;
+}
+
 absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions& options,
                                 std::string_view query, int64_t start_ms, int64_t end_ms,
                                 int64_t step_ms, bool instant) {
-  ParserOptions popts;
-  popts.enable_experimental_functions = options.enable_experimental_functions;
-  ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query, popts));
+  ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query, ParserOptionsFor(options)));
   // step() is 0 for an instant query and range() is end - start, as in Prometheus.
   RETURN_IF_ERROR(ResolveDurationExprs(*expr, instant ? 0 : step_ms, end_ms - start_ms));
   if (!instant && (expr->type == ValueType::kMatrix || expr->type == ValueType::kString)) {
@@ -112,6 +118,10 @@ absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions
 
 Engine::Engine(model::SeriesReader* reader, EngineOptions options)
     : reader_(reader), options_(std::move(options)) {}
+
+absl::StatusOr<ExprPtr> Engine::Parse(std::string_view query) const {
+  return ParseExpr(query, ParserOptionsFor(options_));
+}
 
 absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view query, int64_t time_ms) {
   return Run(reader_, options_, query, time_ms, time_ms, 1, /*instant=*/true);

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "model/series_reader.h"
+#include "query/ast.h"
 #include "query/value.h"
 
 namespace kura::query {
@@ -23,6 +24,8 @@ struct EngineOptions {
   // Feature switches as Prometheus names them (--enable-feature=...).
   bool enable_experimental_functions = false;
   bool enable_delayed_name_removal = false;
+  bool enable_binop_fill_modifiers = false;  // fill(), fill_left(), fill_right()
+  bool enable_extended_range_selectors = false;  // `anchored` / `smoothed`
 };
 
 // Error codes of every method, as query/api_errors.h maps them:
@@ -37,6 +40,10 @@ class Engine {
  public:
   // `reader` must outlive the engine.
   Engine(model::SeriesReader* reader, EngineOptions options);
+
+  // Parses `query` with the engine's feature switches (as queries are parsed), e.g. for
+  // /api/v1/format_query.
+  absl::StatusOr<ExprPtr> Parse(std::string_view query) const;
 
   absl::StatusOr<QueryResult> InstantQuery(std::string_view query, int64_t time_ms);
   // REQUIRES: step_ms > 0, end_ms >= start_ms. Results of type kMatrix (or kString error).

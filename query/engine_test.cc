@@ -322,5 +322,100 @@ TEST_F(EngineTest, InfoJoinsDataLabelsOfInfoSeries) {
   EXPECT_EQ(r.status().message(), "conflicting label: data");
 }
 
+TEST_F(EngineTest, BinopFillModifiers) {
+  Load({{"__name__", "l"}, {"k", "a"}}, 5 * kMinute, {10, kNaN, 30});
+  Load({{"__name__", "l"}, {"k", "b"}}, 5 * kMinute, {20});
+  Load({{"__name__", "r"}, {"k", "a"}}, 5 * kMinute, {100, 200});
+  Load({{"__name__", "r"}, {"k", "c"}}, 5 * kMinute, {300});
+  EngineOptions options;
+  options.enable_binop_fill_modifiers = true;
+
+  EXPECT_THAT(Instant("l + fill(0) r", 0, options),
+              ElementsAre("{k=\"a\"}=110", "{k=\"b\"}=20", "{k=\"c\"}=300"));
+  EXPECT_THAT(Instant("l - fill_left(1) r", 0, options),
+              ElementsAre("{k=\"a\"}=-90", "{k=\"c\"}=-299"));
+  EXPECT_THAT(Instant("l - fill_right(1) r", 0, options),
+              ElementsAre("{k=\"a\"}=-90", "{k=\"b\"}=19"));
+  // A filled-in left side has the match group's labels and the fill value.
+  EXPECT_THAT(Instant("l != fill(7) r", 0, options),
+              ElementsAre("l{k=\"a\"}=10", "l{k=\"b\"}=20", "{k=\"c\"}=7"));
+  EXPECT_THAT(Instant("l > bool fill(15) r", 0, options),
+              ElementsAre("{k=\"a\"}=0", "{k=\"b\"}=1", "{k=\"c\"}=0"));
+
+  // group_right swaps the "one" side to the right; the fill values follow the swapped sides.
+  EXPECT_THAT(Instant("r * on(k) group_right fill_left(2) l", 0, options),
+              ElementsAre("{k=\"a\"}=1000", "{k=\"c\"}=600"));
+  EXPECT_THAT(Instant("r * on(k) group_right fill_right(2) l", 0, options),
+              ElementsAre("{k=\"a\"}=1000", "{k=\"b\"}=40"));
+
+  // Each step fills independently: l{k="a"} is missing at 5m, r{k="a"} at 10m.
+  Engine engine = MakeEngine(options);
+  auto r = engine.RangeQuery("l + on(k) group_left fill(0) r", 0, 10 * kMinute, 5 * kMinute);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> got;
+  for (const auto& s : r->matrix) {
+    std::string line = s.labels.ToString();
+    for (const auto& p : s.points) {
+      line += " " + std::to_string(p.t / kMinute) + ":" + FormatValue(p.v);
+    }
+    got.push_back(line);
+  }
+  EXPECT_THAT(got, ElementsAre("{k=\"a\"} 0:110 5:200 10:30", "{k=\"b\"} 0:20",
+                               "{k=\"c\"} 0:300"));
+
+  // Off by default: the parser refuses the modifier.
+  auto off = MakeEngine().InstantQuery("l + fill(0) r", 0);
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(off.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(off.status().message(), HasSubstr("binop fill modifiers are experimental"));
+}
+
+TEST_F(EngineTest, AnchoredAndSmoothedModifiers) {
+  Load({{"__name__", "metric"}}, 15'000, {1, 2, 3, 4, 5, 9, 10, 11, 12, 13});
+  EngineOptions options;
+  options.enable_extended_range_selectors = true;
+  // Anchored: from the last sample at or before the window's start to the last in it.
+  EXPECT_THAT(Instant("increase(metric[1m] anchored)", 80'000, options), ElementsAre("{}=7"));
+  EXPECT_THAT(Instant("increase(metric[1m] anchored)", 50'000, options), ElementsAre("{}=3"));
+  EXPECT_THAT(Instant("delta(metric[1m] anchored)", 80'000, options), ElementsAre("{}=7"));
+  EXPECT_THAT(Instant("changes(metric[1m] anchored)", 80'000, options), ElementsAre("{}=4"));
+  // Smoothed: values interpolated at both edges of the window.
+  EXPECT_THAT(Instant("increase(metric[1m] smoothed)", 20'000, options),
+              ElementsAre("{}=1.33333"));
+  EXPECT_THAT(Instant("rate(metric[1m] smoothed)", 125'000, options), ElementsAre("{}=0.1"));
+  // An instant selector interpolates between the samples around each step.
+  EXPECT_THAT(Instant("metric smoothed", 20'000, options), ElementsAre("metric=2.33333"));
+  EXPECT_THAT(Instant("metric smoothed", 200'000, options), ElementsAre("metric=13"));
+  EXPECT_THAT(Instant("metric", 20'000, options), ElementsAre("metric=2"));
+
+  // A bare anchored range selector is framed by the values at the window's edges.
+  Engine engine = MakeEngine(options);
+  auto r = engine.InstantQuery("metric[30s] anchored", 50'000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->matrix.size(), 1u);
+  std::string points;
+  for (const auto& p : r->matrix[0].points) {
+    points += std::to_string(p.t) + ":" + FormatValue(p.v) + " ";
+  }
+  EXPECT_EQ(points, "20000:2 30000:3 45000:4 50000:4 ");
+
+  // Only the functions that understand samples outside the window take the modifiers.
+  auto bad = engine.InstantQuery("max_over_time(metric[1m] smoothed)", 60'000);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bad.status().message(),
+            "smoothed modifier can only be used with: delta, increase, rate - not with "
+            "max_over_time");
+  bad = engine.InstantQuery("deriv(metric[1m] anchored)", 60'000);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("changes, delta, increase, rate, resets"));
+
+  // Off by default: the parser refuses the modifiers.
+  auto off = MakeEngine().InstantQuery("rate(metric[1m] anchored)", 0);
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(off.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(off.status().message(), HasSubstr("anchored modifier is experimental"));
+}
+
 }  // namespace
 }  // namespace kura::query

@@ -12,6 +12,7 @@
 #include "model/sample.h"
 #include "query/aggregations.h"
 #include "query/binary_ops.h"
+#include "query/eval_math.h"
 #include "query/functions.h"
 
 namespace kura::query {
@@ -23,6 +24,38 @@ struct LabelsPtrHash {
 struct LabelsPtrEq {
   bool operator()(const model::Labels* a, const model::Labels* b) const { return *a == *b; }
 };
+
+// Prometheus's extendFloats, what a bare anchored or smoothed range selector returns: the
+// samples strictly inside (mint, maxt), framed by the values at mint and at maxt (the edge
+// samples when anchored, interpolated when smoothed). `floats` is not empty.
+std::vector<FloatPoint> ExtendFloats(const std::vector<FloatPoint>& floats, int64_t mint,
+                                     int64_t maxt, bool smoothed) {
+  const auto search = [&](int64_t n, auto pred) {
+    return std::partition_point(floats.begin(), floats.begin() + n,
+                                [&](const FloatPoint& p) { return !pred(p); }) -
+           floats.begin();
+  };
+  int64_t last = static_cast<int64_t>(floats.size()) - 1;
+  int64_t first =
+      std::max<int64_t>(0, search(last, [&](const FloatPoint& p) { return p.t > mint; }) - 1);
+  if (smoothed) last = search(last, [&](const FloatPoint& p) { return p.t >= maxt; });
+  if (floats[last].t <= mint) return {};
+  // Smoothed range selectors interpolate as for gauges: the type of a series is unknown here.
+  const double left = (smoothed && floats[first].t < mint)
+                          ? Interpolate(floats[first], floats[first + 1], mint, false)
+                          : floats[first].v;
+  const double right = (smoothed && last > 0 && floats[last].t > maxt)
+                           ? Interpolate(floats[last - 1], floats[last], maxt, false)
+                           : floats[last].v;
+  if (floats[first].t <= mint) ++first;
+  if (floats[last].t >= maxt) --last;
+  std::vector<FloatPoint> out;
+  out.reserve(static_cast<size_t>(std::max<int64_t>(last - first + 1, 0)) + 2);
+  out.push_back({mint, left});
+  for (int64_t i = first; i <= last; ++i) out.push_back(floats[i]);
+  out.push_back({maxt, right});
+  return out;
+}
 
 int64_t CountPoints(const EvalValue& v) {
   int64_t n = 0;
@@ -131,7 +164,7 @@ absl::StatusOr<EvalValue> Evaluator::Eval(const Expr& expr) {
     out.str = s->value;
     result = std::move(out);
   } else if (const auto* vs = std::get_if<VectorSelector>(&node)) {
-    result = EvalVectorSelector(*vs, /*timestamps=*/false);
+    result = vs->smoothed ? EvalSmoothedSelector(*vs) : EvalVectorSelector(*vs, false);
   } else if (std::holds_alternative<MatrixSelector>(node) ||
              std::holds_alternative<SubqueryExpr>(node)) {
     result = EvalTopLevelRange(expr);
@@ -220,6 +253,55 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
   return out;
 }
 
+absl::StatusOr<EvalValue> Evaluator::EvalSmoothedSelector(const VectorSelector& vs) {
+  const int64_t lookback = absl::ToInt64Milliseconds(ctx_->options->lookback_delta);
+  const int64_t first_ref = WindowEnd(start_ms_, vs.at, vs.at_ms, vs.offset_ms);
+  const int64_t last_ref = WindowEnd(end_ms_, vs.at, vs.at_ms, vs.offset_ms);
+  ASSIGN_OR_RETURN(auto set, Select(vs, first_ref - lookback + 1, last_ref + lookback));
+  EvalValue out;
+  out.type = ValueType::kVector;
+  std::vector<FloatPoint> buf;
+  while (set->Next()) {
+    RETURN_IF_ERROR(ctx_->CheckDeadline());
+    const model::Series& series = set->At();
+    buf.clear();
+    auto it = series.NewIterator();
+    while (it->Next()) {
+      const model::Sample sample = it->At();
+      if (!model::IsStaleNaN(sample.value)) buf.push_back({sample.timestamp_ms, sample.value});
+    }
+    RETURN_IF_ERROR(it->status());
+    Series s;
+    s.labels = series.labels();
+    for (int64_t i = 0; i < num_steps(); ++i) {
+      const int64_t ref = WindowEnd(StepTime(i), vs.at, vs.at_ms, vs.offset_ms);
+      // The samples in (ref - lookback, ref + lookback]; `next` is the first at or after ref.
+      const auto lo = std::partition_point(buf.begin(), buf.end(), [&](const FloatPoint& p) {
+        return p.t <= ref - lookback;
+      });
+      const auto next = std::partition_point(lo, buf.end(),
+                                             [&](const FloatPoint& p) { return p.t < ref; });
+      const bool has_next = next != buf.end() && next->t <= ref + lookback;
+      double v = 0;
+      if (has_next && next->t == ref) {
+        v = next->v;
+      } else if (next != lo && has_next) {
+        v = Interpolate(*(next - 1), *next, ref, false);
+      } else if (next != lo) {
+        v = (next - 1)->v;  // nothing after ref yet: carry the last value forward
+      } else {
+        continue;
+      }
+      s.points.push_back({StepTime(i), v});
+    }
+    if (s.points.empty()) continue;
+    RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
+    out.matrix.push_back(std::move(s));
+  }
+  RETURN_IF_ERROR(set->status());
+  return out;
+}
+
 absl::StatusOr<Evaluator::RangeInput> Evaluator::EvalRangeInput(const Expr& expr) {
   const Expr& e = UnwrapParens(expr);
   RangeInput in;
@@ -231,9 +313,13 @@ absl::StatusOr<Evaluator::RangeInput> Evaluator::EvalRangeInput(const Expr& expr
     in.at = vs->at;
     in.at_ms = vs->at_ms;
     in.selector = vs;
+    const int64_t lookback = absl::ToInt64Milliseconds(ctx_->options->lookback_delta);
+    if (vs->anchored || vs->smoothed) in.before_ms = lookback;
+    if (vs->smoothed) in.after_ms = lookback;
     const int64_t first_ref = WindowEnd(start_ms_, vs->at, vs->at_ms, vs->offset_ms);
     const int64_t last_ref = WindowEnd(end_ms_, vs->at, vs->at_ms, vs->offset_ms);
-    ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms + 1, last_ref));
+    ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms - in.before_ms + 1,
+                                      last_ref + in.after_ms));
     while (set->Next()) {
       RETURN_IF_ERROR(ctx_->CheckDeadline());
       const model::Series& series = set->At();
@@ -291,12 +377,18 @@ absl::StatusOr<EvalValue> Evaluator::EvalTopLevelRange(const Expr& expr) {
   EvalValue out;
   out.type = ValueType::kMatrix;
   const int64_t ref = WindowEnd(start_ms_, in.at, in.at_ms, in.offset_ms);
+  const bool extended = in.selector != nullptr && (in.selector->anchored || in.selector->smoothed);
   for (auto& s : in.series) {
     Series r;
     r.labels = std::move(s.labels);
     r.drop_name = s.drop_name;
     for (const auto& p : s.points) {
-      if (p.t > ref - in.range_ms && p.t <= ref) r.points.push_back(p);
+      if (p.t > ref - in.range_ms - in.before_ms && p.t <= ref + in.after_ms) {
+        r.points.push_back(p);
+      }
+    }
+    if (extended && !r.points.empty()) {
+      r.points = ExtendFloats(r.points, ref - in.range_ms, ref, in.selector->smoothed);
     }
     if (!r.points.empty()) out.matrix.push_back(std::move(r));
   }

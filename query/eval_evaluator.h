@@ -84,6 +84,10 @@ class Evaluator {
     AtModifier at = AtModifier::kNone;
     int64_t at_ms = 0;
     const VectorSelector* selector = nullptr;  // set for matrix selectors
+    // History the series hold beyond each window (range_start - before, range_end + after]:
+    // the lookback delta on the left for `anchored` and on both sides for `smoothed`.
+    int64_t before_ms = 0;
+    int64_t after_ms = 0;
   };
   absl::StatusOr<RangeInput> EvalRangeInput(const Expr& expr);
   // The right end of the window evaluated at step time `ts`.
@@ -91,6 +95,9 @@ class Evaluator {
 
   // Instant vector selector; with `timestamps`, values are the samples' timestamps in seconds.
   absl::StatusOr<EvalValue> EvalVectorSelector(const VectorSelector& vs, bool timestamps);
+  // Instant vector selector with `smoothed`: values interpolated at each step between the
+  // samples around it (within the lookback delta on either side).
+  absl::StatusOr<EvalValue> EvalSmoothedSelector(const VectorSelector& vs);
 
  private:
   absl::StatusOr<EvalValue> EvalSubqueryMatrix(const SubqueryExpr& sq, int64_t* range_ms);

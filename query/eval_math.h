@@ -49,6 +49,16 @@ double Quantile(double q, std::vector<double>* values);
 void LinearRegression(absl::Span<const FloatPoint> points, int64_t intercept_time_ms,
                       double* slope, double* intercept);
 
+// Prometheus's interpolate() for the smoothed modifier: the value at `t` on the line from p1 to
+// p2. For a counter that reset between them, the line starts from zero instead of p1's value.
+inline double Interpolate(const FloatPoint& p1, const FloatPoint& p2, int64_t t,
+                          bool is_counter) {
+  double y1 = p1.v;
+  const double y2 = p2.v;
+  if (is_counter && y2 < y1) y1 = 0;
+  return y1 + (y2 - y1) * static_cast<double>(t - p1.t) / static_cast<double>(p2.t - p1.t);
+}
+
 // Go's strconv.FormatFloat(v, 'g', -1, 64), which %v prints for floats in messages.
 std::string FormatGoG(double v);
 

@@ -49,6 +49,62 @@ std::optional<double> ExtrapolatedRate(const Window& w, bool is_counter, bool is
   return result * factor;
 }
 
+// Go's sort.Search(n, pred) over the first n points: the first index whose point satisfies
+// `pred`, or n.
+template <typename Pred>
+int64_t SearchPoints(absl::Span<const FloatPoint> p, int64_t n, Pred pred) {
+  return std::partition_point(p.begin(), p.begin() + n,
+                              [&](const FloatPoint& x) { return !pred(x); }) -
+         p.begin();
+}
+
+// Prometheus's extendedRate, rate/increase/delta over an anchored or smoothed window: the
+// difference between the values at the window's edges (the sample at or before the start when
+// anchored; values interpolated at the start and end when smoothed), plus counter resets.
+std::optional<double> ExtendedRate(const Window& w, bool is_counter, bool is_rate) {
+  const auto& f = w.points;
+  const int64_t start = w.range_start_ms, end = w.range_end_ms;
+  int64_t last = static_cast<int64_t>(f.size()) - 1;
+  const int64_t after_start =
+      SearchPoints(f, last, [&](const FloatPoint& x) { return x.t > start; });
+  int64_t first = std::max<int64_t>(0, after_start - 1);
+  if (w.smoothed) last = SearchPoints(f, last, [&](const FloatPoint& x) { return x.t >= end; });
+  if (f[last].t <= start) return std::nullopt;
+  if (w.smoothed && f[first].t > end) return std::nullopt;
+  const double left = (w.smoothed && f[first].t < start)
+                          ? Interpolate(f[first], f[first + 1], start, is_counter)
+                          : f[first].v;
+  const double right = (w.smoothed && last > 0 && f[last].t > end)
+                           ? Interpolate(f[last - 1], f[last], end, is_counter)
+                           : f[last].v;
+  double result = right - left;
+  if (is_counter) {
+    // Only samples strictly inside the window: the edges already account for their resets.
+    if (f[first].t <= start) ++first;
+    if (f[last].t >= end) --last;
+    double correction = 0, prev = left;
+    for (int64_t i = first; i <= last; ++i) {
+      if (f[i].v < prev) correction += prev;
+      prev = f[i].v;
+    }
+    if (right < prev) correction += prev;
+    result += correction;
+  }
+  if (is_rate) result /= static_cast<double>(w.range_ms) / 1000;
+  return result;
+}
+
+// Prometheus's pickFirstSampleIndex for resets/changes: an anchored window starts at its last
+// sample at or before the range start; nullopt when no sample lies after the range start.
+std::optional<size_t> FirstSampleIndex(const Window& w) {
+  if (!w.anchored) return 0;
+  const auto& f = w.points;
+  if (f.empty() || f.back().t <= w.range_start_ms) return std::nullopt;
+  const int64_t after = SearchPoints(f, static_cast<int64_t>(f.size()) - 1,
+                                     [&](const FloatPoint& x) { return x.t > w.range_start_ms; });
+  return static_cast<size_t>(std::max<int64_t>(0, after - 1));
+}
+
 std::optional<double> InstantValue(const Window& w, bool is_rate) {
   const auto& p = w.points;
   if (p.size() < 2) return std::nullopt;
@@ -61,9 +117,14 @@ std::optional<double> InstantValue(const Window& w, bool is_rate) {
   return result;
 }
 
-std::optional<double> Rate(const Window& w) { return ExtrapolatedRate(w, true, true); }
-std::optional<double> Increase(const Window& w) { return ExtrapolatedRate(w, true, false); }
-std::optional<double> Delta(const Window& w) { return ExtrapolatedRate(w, false, false); }
+std::optional<double> RateLike(const Window& w, bool is_counter, bool is_rate) {
+  if (w.anchored || w.smoothed) return ExtendedRate(w, is_counter, is_rate);
+  return ExtrapolatedRate(w, is_counter, is_rate);
+}
+
+std::optional<double> Rate(const Window& w) { return RateLike(w, true, true); }
+std::optional<double> Increase(const Window& w) { return RateLike(w, true, false); }
+std::optional<double> Delta(const Window& w) { return RateLike(w, false, false); }
 std::optional<double> Irate(const Window& w) { return InstantValue(w, true); }
 std::optional<double> Idelta(const Window& w) { return InstantValue(w, false); }
 
@@ -82,16 +143,20 @@ std::optional<double> PredictLinear(const Window& w) {
 }
 
 std::optional<double> Resets(const Window& w) {
+  const std::optional<size_t> first = FirstSampleIndex(w);
+  if (!first) return std::nullopt;
   int n = 0;
-  for (size_t i = 1; i < w.points.size(); ++i) {
+  for (size_t i = *first + 1; i < w.points.size(); ++i) {
     if (w.points[i].v < w.points[i - 1].v) ++n;
   }
   return n;
 }
 
 std::optional<double> Changes(const Window& w) {
+  const std::optional<size_t> first = FirstSampleIndex(w);
+  if (!first) return std::nullopt;
   int n = 0;
-  for (size_t i = 1; i < w.points.size(); ++i) {
+  for (size_t i = *first + 1; i < w.points.size(); ++i) {
     const double cur = w.points[i].v, prev = w.points[i - 1].v;
     if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) ++n;
   }

@@ -185,7 +185,30 @@ absl::StatusOr<EvalValue> EvalAbsentOverTime(Evaluator& ev, const Call& call,
   return v;
 }
 
+// Prometheus's AnchoredSafeFunctions / SmoothedSafeFunctions: the functions that understand
+// samples outside the window, which those modifiers hand them.
+absl::Status CheckExtendedModifier(const Call& call, const Expr& range_arg) {
+  const auto* ms = std::get_if<MatrixSelector>(&UnwrapParens(range_arg).node);
+  if (ms == nullptr) return absl::OkStatus();
+  const auto* vs = std::get_if<VectorSelector>(&UnwrapParens(*ms->selector).node);
+  if (vs == nullptr || !(vs->anchored || vs->smoothed)) return absl::OkStatus();
+  const std::string_view name = call.name;
+  const bool rate_like = name == "rate" || name == "increase" || name == "delta";
+  if (vs->anchored && !(rate_like || name == "changes" || name == "resets")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "anchored modifier can only be used with: changes, delta, increase, rate, resets - "
+        "not with ",
+        call.name));
+  }
+  if (vs->smoothed && !rate_like) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "smoothed modifier can only be used with: delta, increase, rate - not with ", call.name));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t range_arg) {
+  RETURN_IF_ERROR(CheckExtendedModifier(call, *call.args[range_arg]));
   ASSIGN_OR_RETURN(Evaluator::RangeInput in, ev.EvalRangeInput(*call.args[range_arg]));
   if (call.name == "absent_over_time") return EvalAbsentOverTime(ev, call, in);
   const RangeFunction fn = FindRangeFunction(call.name);
@@ -212,8 +235,8 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
     for (int64_t i = 0; i < ev.num_steps(); ++i) {
       const int64_t ts = ev.StepTime(i);
       const int64_t ref = ev.WindowEnd(ts, in.at, in.at_ms, in.offset_ms);
-      while (hi < p.size() && p[hi].t <= ref) ++hi;
-      while (lo < hi && p[lo].t <= ref - in.range_ms) ++lo;
+      while (hi < p.size() && p[hi].t <= ref + in.after_ms) ++hi;
+      while (lo < hi && p[lo].t <= ref - in.range_ms - in.before_ms) ++lo;
       if (hi == lo) continue;
       for (size_t k = 0; k < scalars.size(); ++k) {
         params[k] = scalars[k].matrix[0].points[static_cast<size_t>(i)].v;
@@ -225,6 +248,10 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
       w.range_ms = in.range_ms;
       w.step_ms = ts;
       w.params = params.data();
+      if (in.selector != nullptr) {
+        w.anchored = in.selector->anchored;
+        w.smoothed = in.selector->smoothed;
+      }
       if (std::optional<double> v = fn(w)) r.points.push_back({ts, *v});
     }
     if (r.points.empty()) continue;

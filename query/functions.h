@@ -27,6 +27,10 @@ struct RangeWindow {
   int64_t range_ms = 0;
   int64_t step_ms = 0;        // the evaluation time of the step (predict_linear's origin)
   const double* params = nullptr;  // the call's scalar arguments at this step, in order
+  // Set for an `anchored` or `smoothed` selector: `points` then also hold the samples up to the
+  // lookback delta before range_start_ms (and, when smoothed, after range_end_ms).
+  bool anchored = false;
+  bool smoothed = false;
 };
 
 // Returns the function's value for one window, or nullopt for "no sample".

@@ -239,10 +239,15 @@ absl::StatusOr<Parsed> Parser::ParseBinary(int min_precedence) {
     const Token op = Consume();
     BinaryExpr bin;
     bin.op = ToBinaryOp(op.type);
-    RETURN_IF_ERROR(ParseBinaryModifiers(*lhs.expr, &bin));
+    RETURN_IF_ERROR(ParseBinaryModifiers(&bin));
     // `^` is right-associative; every other operator is left-associative.
     ASSIGN_OR_RETURN(Parsed rhs, ParseBinary(op.type == TokenType::kPow ? precedence
                                                                           : precedence + 1));
+    // Checked once the right operand parsed, where Prometheus builds the binary expression.
+    if (!options_.enable_binop_fill_modifiers &&
+        (bin.matching->fill_lhs.has_value() || bin.matching->fill_rhs.has_value())) {
+      return ErrorAt(lhs.expr->pos.start, "binop fill modifiers are experimental and not enabled");
+    }
     const PositionRange pos{lhs.expr->pos.start, rhs.expr->pos.end};
     const bool scalar = lhs.expr->type == ValueType::kScalar &&
                         rhs.expr->type == ValueType::kScalar;
@@ -257,7 +262,7 @@ absl::StatusOr<Parsed> Parser::ParseBinary(int min_precedence) {
   return lhs;
 }
 
-absl::Status Parser::ParseBinaryModifiers(const Expr& lhs, BinaryExpr* bin) {
+absl::Status Parser::ParseBinaryModifiers(BinaryExpr* bin) {
   VectorMatching matching;
   if (Peek().type == TokenType::kBool) {
     Consume();
@@ -278,12 +283,44 @@ absl::Status Parser::ParseBinaryModifiers(const Expr& lhs, BinaryExpr* bin) {
       }
     }
   }
+  // fill(v) | fill_left(v) [fill_right(v)] | fill_right(v) [fill_left(v)]. The lexer only makes
+  // these keywords when a "(" follows, so `foo + fill` still names a metric.
   const TokenType f = Peek().type;
-  if (f == TokenType::kFill || f == TokenType::kFillLeft || f == TokenType::kFillRight) {
-    return ErrorAt(lhs.pos.start, "binop fill modifiers are experimental and not enabled");
+  if (f == TokenType::kFill) {
+    Consume();
+    ASSIGN_OR_RETURN(double v, ParseFillValue());
+    matching.fill_lhs = v;
+    matching.fill_rhs = v;
+  } else if (f == TokenType::kFillLeft || f == TokenType::kFillRight) {
+    Consume();
+    ASSIGN_OR_RETURN(double v, ParseFillValue());
+    (f == TokenType::kFillLeft ? matching.fill_lhs : matching.fill_rhs) = v;
+    const TokenType other = f == TokenType::kFillLeft ? TokenType::kFillRight
+                                                      : TokenType::kFillLeft;
+    if (Peek().type == other) {
+      Consume();
+      ASSIGN_OR_RETURN(double w, ParseFillValue());
+      (other == TokenType::kFillLeft ? matching.fill_lhs : matching.fill_rhs) = w;
+    }
   }
   bin->matching = std::move(matching);
   return absl::OkStatus();
+}
+
+absl::StatusOr<double> Parser::ParseFillValue() {
+  if (Peek().type != TokenType::kLeftParen) return Unexpected(Peek());
+  Consume();
+  bool negate = false;
+  if (Peek().type == TokenType::kAdd || Peek().type == TokenType::kSub) {
+    negate = Consume().type == TokenType::kSub;
+  }
+  const Token& t = Peek();
+  if (t.type != TokenType::kNumber && t.type != TokenType::kDuration) return Unexpected(t);
+  const Token num = Consume();
+  ASSIGN_OR_RETURN(double v, ParseNumberToken(num));
+  if (Peek().type != TokenType::kRightParen) return Unexpected(Peek());
+  Consume();
+  return negate ? -v : v;
 }
 
 absl::StatusOr<Parsed> Parser::ParseUnary() {
@@ -361,10 +398,7 @@ absl::StatusOr<Parsed> Parser::ParsePostfix(Parsed e) {
       case TokenType::kOffset: RETURN_IF_ERROR(ParseOffset(*e.expr)); break;
       case TokenType::kAt: RETURN_IF_ERROR(ParseAt(*e.expr)); break;
       case TokenType::kAnchored:
-      case TokenType::kSmoothed:
-        return ErrorAt(e.expr->pos.start,
-                       absl::StrCat(absl::AsciiStrToLower(Sv(Peek().val)),
-                                    " modifier is experimental and not enabled"));
+      case TokenType::kSmoothed: RETURN_IF_ERROR(ParseExtendedModifier(*e.expr)); break;
       default: return e;
     }
   }

@@ -15,6 +15,11 @@ namespace kura::query {
 
 struct ParserOptions {
   bool enable_experimental_functions = true;  // limitk, limit_ratio, sort_by_label, ...
+  // The `anchored` and `smoothed` selector modifiers (promql-extended-range-selectors).
+  bool enable_extended_range_selectors = false;
+  // fill(v), fill_left(v), fill_right(v) after a binary operator (Prometheus's
+  // promql-binop-fill-modifiers); off by default, as there.
+  bool enable_binop_fill_modifiers = false;
 };
 
 // InvalidArgument on any syntax or type error.

@@ -122,15 +122,22 @@ absl::Status Parser::CheckBinary(Expr& e, BinaryExpr& bin) {
     return ErrorAt(bin.rhs->pos.start,
                    "binary expression must contain only scalar and instant vector types");
   }
+  const bool fills = vm.fill_lhs.has_value() || vm.fill_rhs.has_value();
   if (lt != ValueType::kVector || rt != ValueType::kVector) {
     if (!vm.matching_labels.empty()) {
       return ErrorAt(e.pos.start, "vector matching only allowed between instant vectors");
+    }
+    if (fills) {
+      return ErrorAt(e.pos.start, "filling in missing series only allowed between instant vectors");
     }
     bin.matching.reset();
   } else if (IsSetOp(bin.op)) {
     if (vm.card == VectorMatchCardinality::kOneToMany ||
         vm.card == VectorMatchCardinality::kManyToOne) {
       return ErrorAt(e.pos.start, absl::StrCat("no grouping allowed for ", op_name, " operation"));
+    }
+    if (fills) {
+      return ErrorAt(e.pos.start, "filling in missing series not allowed for set operators");
     }
   }
   if ((lt == ValueType::kScalar || rt == ValueType::kScalar) && IsSetOp(bin.op)) {

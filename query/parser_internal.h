@@ -87,7 +87,8 @@ class Parser {
   absl::StatusOr<Parsed> ParseParen();
   absl::StatusOr<Parsed> ParseCall();
   absl::StatusOr<Parsed> ParseAggregate();
-  absl::Status ParseBinaryModifiers(const Expr& lhs, BinaryExpr* bin);
+  absl::Status ParseBinaryModifiers(BinaryExpr* bin);
+  absl::StatusOr<double> ParseFillValue();  // `(` [+|-] number-or-duration `)`
   absl::StatusOr<std::vector<ExprPtr>> ParseArgs(int* depth, int* end);
   absl::StatusOr<double> ParseNumberToken(const Token& tok) const;
 
@@ -98,6 +99,8 @@ class Parser {
   absl::StatusOr<Parsed> ParseRangeOrSubquery(Parsed e);
   absl::Status ParseOffset(Expr& e);
   absl::Status ParseAt(Expr& e);
+  // `anchored` or `smoothed` after a selector.
+  absl::Status ParseExtendedModifier(Expr& e);
 
   // Durations (parser_durations.cc). A range or subquery step inside `[...]`: the full
   // arithmetic grammar; errors name `context` and `expected`. Stores a lone literal in *ms

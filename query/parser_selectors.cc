@@ -286,4 +286,28 @@ absl::Status Parser::ParseAt(Expr& e) {
   return absl::OkStatus();
 }
 
+absl::Status Parser::ParseExtendedModifier(Expr& e) {
+  const bool anchored = Consume().type == TokenType::kAnchored;
+  const absl::string_view name = anchored ? "anchored" : "smoothed";
+  if (!options_.enable_extended_range_selectors) {
+    return ErrorAt(e.pos.start, absl::StrCat(name, " modifier is experimental and not enabled"));
+  }
+  VectorSelector* vs = std::get_if<VectorSelector>(&e.node);
+  if (auto* ms = std::get_if<MatrixSelector>(&e.node)) {
+    vs = std::get_if<VectorSelector>(&ms->selector->node);
+  }
+  if (vs == nullptr) {
+    if (std::holds_alternative<SubqueryExpr>(e.node)) {
+      return ErrorAt(e.pos.start, absl::StrCat(name, " modifier is not supported for subqueries"));
+    }
+    return ErrorAt(e.pos.start, absl::StrCat(name, " modifier not implemented"));
+  }
+  if (anchored ? vs->smoothed : vs->anchored) {
+    return ErrorAt(e.pos.start, "anchored and smoothed modifiers cannot be used together");
+  }
+  // Prometheus leaves the expression's position range where it was.
+  (anchored ? vs->anchored : vs->smoothed) = true;
+  return absl::OkStatus();
+}
+
 }  // namespace kura::query::parser_internal

@@ -2,6 +2,8 @@
 
 #include <random>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -497,6 +499,141 @@ TEST(ParserTest, RandomMutationsNeverCrash) {
     EXPECT_EQ((*again)->String(), printed) << q;
   }
   EXPECT_GT(parsed, 100);
+}
+
+TEST(ParserTest, BinopFillModifiers) {
+  ParserOptions options;
+  options.enable_binop_fill_modifiers = true;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a + fill(0) b", "a + fill (0) b"},
+      {"a + fill_left(1) b", "a + fill_left (1) b"},
+      {"a + fill_right(-2.5) b", "a + fill_right (-2.5) b"},
+      {"a + fill_left(2) fill_right(2) b", "a + fill (2) b"},
+      {"a + fill_right(1m) fill_left(+5) b", "a + fill_left (5) fill_right (60) b"},
+      {"a == bool fill(Inf) b", "a == bool fill (+Inf) b"},
+      // NaN never equals itself, so the two sides print apart.
+      {"a > fill(NaN) b", "a > fill_left (NaN) fill_right (NaN) b"},
+      {"a * on(x) group_left(y) fill_right(1) b", "a * on (x) group_left (y) fill_right (1) b"},
+      {"a / ignoring(x) FILL(0) b", "a / ignoring (x) fill (0) b"},
+      // Without a "(" the fill words are metric names.
+      {"fill + fill(0) fill_left", "fill + fill (0) fill_left"},
+      {"other + fill", "other + fill"},
+  };
+  for (const auto& [input, printed] : cases) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(input, options);
+    ASSERT_TRUE(e.ok()) << input << ": " << e.status();
+    EXPECT_EQ((*e)->String(), printed) << input;
+    absl::StatusOr<ExprPtr> again = ParseExpr(printed, options);
+    ASSERT_TRUE(again.ok()) << printed << ": " << again.status();
+    EXPECT_EQ((*again)->String(), printed);
+  }
+
+  absl::StatusOr<ExprPtr> e = ParseExpr("a - fill_left(3) fill_right(-4) b", options);
+  ASSERT_TRUE(e.ok()) << e.status();
+  const auto& bin = std::get<BinaryExpr>((*e)->node);
+  ASSERT_TRUE(bin.matching.has_value());
+  EXPECT_EQ(bin.matching->fill_lhs, 3);
+  EXPECT_EQ(bin.matching->fill_rhs, -4);
+  e = ParseExpr("a - b", options);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(std::get<BinaryExpr>((*e)->node).matching->fill_lhs.has_value());
+  EXPECT_FALSE(std::get<BinaryExpr>((*e)->node).matching->fill_rhs.has_value());
+}
+
+TEST(ParserTest, BinopFillModifierErrors) {
+  // Off by default, as in Prometheus.
+  absl::StatusOr<ExprPtr> e = ParseExpr("x + fill(0) y");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "1:1: parse error: binop fill modifiers are experimental and not enabled");
+  e = ParseExpr("x + fill_right(0) y");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "1:1: parse error: binop fill modifiers are experimental and not enabled");
+  EXPECT_TRUE(ParseExpr("x + fill").ok());
+
+  ParserOptions options;
+  options.enable_binop_fill_modifiers = true;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"x + fill(0) 1",
+       "1:1: parse error: filling in missing series only allowed between instant vectors"},
+      {"1 + fill(0) 2",
+       "1:1: parse error: filling in missing series only allowed between instant vectors"},
+      {"x and fill(0) y",
+       "1:1: parse error: filling in missing series not allowed for set operators"},
+      {"x or fill_left(1) y",
+       "1:1: parse error: filling in missing series not allowed for set operators"},
+  };
+  for (const auto& [input, error] : cases) {
+    e = ParseExpr(input, options);
+    ASSERT_FALSE(e.ok()) << input << " parsed as " << (*e)->String();
+    EXPECT_EQ(e.status().message(), error) << input;
+  }
+  for (const char* input : {"x + fill() y", "x + fill(y) z", "x + fill(1 y", "x + fill(1) (2) y",
+                            "x + fill(1) fill_left(2) y", "x + fill_left(1) fill_left(2) y"}) {
+    e = ParseExpr(input, options);
+    ASSERT_FALSE(e.ok()) << input << " parsed as " << (*e)->String();
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << input;
+  }
+}
+
+TEST(ParserTest, ExtendedRangeSelectors) {
+  ParserOptions options;
+  options.enable_extended_range_selectors = true;
+  // Input, then Prometheus's canonical form: after @ on an instant selector, right after the
+  // range on a range selector.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"foo anchored", "foo anchored"},
+      {"foo smoothed", "foo smoothed"},
+      {"foo offset 5m @ 10 smoothed", "foo @ 10.000 smoothed offset 5m"},
+      {"rate(foo[5m] anchored)", "rate(foo[5m] anchored)"},
+      {"increase(foo[1m] smoothed offset 1m)", "increase(foo[1m] smoothed offset 1m)"},
+      {"foo[5m] offset 1m @ 100 anchored", "foo[5m] anchored @ 100.000 offset 1m"},
+      {"foo anchored[5m]", "foo[5m] anchored"},
+      {"foo anchored anchored", "foo anchored"},
+  };
+  for (const auto& [input, printed] : cases) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(input, options);
+    ASSERT_TRUE(e.ok()) << input << ": " << e.status();
+    EXPECT_EQ((*e)->String(), printed) << input;
+  }
+  absl::StatusOr<ExprPtr> e = ParseExpr("rate(foo[5m] smoothed)", options);
+  ASSERT_TRUE(e.ok());
+  const auto& call = std::get<Call>((*e)->node);
+  const auto& ms = std::get<MatrixSelector>(call.args[0]->node);
+  const auto& vs = std::get<VectorSelector>(ms.selector->node);
+  EXPECT_TRUE(vs.smoothed);
+  EXPECT_FALSE(vs.anchored);
+  // The modifier leaves the selector's position range as it was.
+  e = ParseExpr("foo anchored", options);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ((*e)->pos.end, 3);
+}
+
+TEST(ParserTest, ExtendedRangeSelectorErrors) {
+  // Off by default, as in Prometheus; the error points at the expression the modifier follows.
+  absl::StatusOr<ExprPtr> e = ParseExpr("rate(foo[5m] smoothed)");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().message(),
+            "1:6: parse error: smoothed modifier is experimental and not enabled");
+
+  ParserOptions options;
+  options.enable_extended_range_selectors = true;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"foo anchored smoothed",
+       "1:1: parse error: anchored and smoothed modifiers cannot be used together"},
+      {"foo[5m] smoothed anchored",
+       "1:1: parse error: anchored and smoothed modifiers cannot be used together"},
+      {"foo[5m:1m] anchored",
+       "1:1: parse error: anchored modifier is not supported for subqueries"},
+      {"(foo + bar) smoothed", "1:1: parse error: smoothed modifier not implemented"},
+      {"sum(foo) anchored", "1:1: parse error: anchored modifier not implemented"},
+  };
+  for (const auto& [input, error] : cases) {
+    e = ParseExpr(input, options);
+    ASSERT_FALSE(e.ok()) << input << " parsed as " << (*e)->String();
+    EXPECT_EQ(e.status().message(), error) << input;
+  }
 }
 
 }  // namespace

@@ -191,6 +191,8 @@ class ScriptRunner {
     engine_options.max_samples = 10'000;
     engine_options.default_subquery_step = absl::Minutes(1);
     engine_options.enable_experimental_functions = true;
+    engine_options.enable_extended_range_selectors = true;
+    engine_options.enable_binop_fill_modifiers = true;
     engine_options.enable_delayed_name_removal = true;
     engine_ = std::make_unique<Engine>(node_.get(), engine_options);
     return absl::OkStatus();

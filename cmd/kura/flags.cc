@@ -1,7 +1,9 @@
 #include "cmd/kura/flags.h"
 
 #include <cctype>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "query/api_params.h"
@@ -37,6 +39,40 @@ CLI::Option* AddDurationFlag(CLI::App* app, const std::string& name, absl::Durat
   return option->envname(EnvName(name))->default_str(absl::FormatDuration(*value));
 }
 
+// Prometheus's --enable-feature names for the engine switches that Kura has.
+bool EnableFeature(std::string_view name, query::EngineOptions* engine) {
+  if (name == "promql-experimental-functions") {
+    engine->enable_experimental_functions = true;
+  } else if (name == "promql-delayed-name-removal") {
+    engine->enable_delayed_name_removal = true;
+  } else if (name == "promql-extended-range-selectors") {
+    engine->enable_extended_range_selectors = true;
+  } else if (name == "promql-binop-fill-modifiers") {
+    engine->enable_binop_fill_modifiers = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// --enable-feature=a,b (repeatable), as Prometheus spells it.
+void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
+  app->add_option_function<std::vector<std::string>>(
+         "--enable-feature",
+         [engine](const std::vector<std::string>& features) {
+           for (const std::string& feature : features) {
+             if (!EnableFeature(feature, engine)) {
+               throw CLI::ValidationError("--enable-feature", "unknown feature " + feature);
+             }
+           }
+         },
+         "Comma-separated feature names: promql-experimental-functions, "
+         "promql-delayed-name-removal, promql-extended-range-selectors, "
+         "promql-binop-fill-modifiers.")
+      ->delimiter(',')
+      ->envname(EnvName("--enable-feature"));
+}
+
 void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
   AddFlag(app, "--http.listen-address", &options->listen_address,
           "Address to listen on for the API, remote write and /metrics (host:port or :port).");
@@ -50,6 +86,7 @@ void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* 
                   "Maximum time a query may take before it is aborted.");
   AddFlag(app, "--query.max-samples", &options->engine.max_samples,
           "Maximum number of samples a single query can load into memory.");
+  AddFeatureFlag(app, &options->engine);
   AddFlag(app, "--log.level", log_level, "Only log messages at or above: debug, info, warn, error.")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
