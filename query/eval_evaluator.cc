@@ -81,6 +81,13 @@ absl::Status QueryContext::AddSamples(int64_t n) {
   return absl::OkStatus();
 }
 
+absl::Status ReadSamples(const model::Series& series, std::vector<model::Sample>* samples) {
+  samples->clear();
+  std::unique_ptr<model::SampleIterator> it = series.NewIterator();
+  while (it->Next()) samples->push_back(it->At());
+  return it->status();
+}
+
 absl::Status MergeSameLabels(Matrix* matrix) {
   if (matrix->size() < 2) return absl::OkStatus();
   {
@@ -228,10 +235,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
   while (set->Next()) {
     if (++series_count % 256 == 0) RETURN_IF_ERROR(ctx_->CheckDeadline());
     const model::Series& series = set->At();
-    buf.clear();
-    auto it = series.NewIterator();
-    while (it->Next()) buf.push_back(it->At());
-    RETURN_IF_ERROR(it->status());
+    RETURN_IF_ERROR(ReadSamples(series, &buf));
     Series s;
     s.labels = series.labels();
     size_t next = 0;  // first sample newer than the current window end

@@ -116,6 +116,9 @@ class Evaluator {
 // step-wise evaluation does; FailedPrecondition when two of them have a value at one time.
 absl::Status MergeSameLabels(Matrix* matrix);
 
+// Replaces `*samples` with every sample of `series`, stale markers included.
+absl::Status ReadSamples(const model::Series& series, std::vector<model::Sample>* samples);
+
 // Unwraps parentheses.
 const Expr& UnwrapParens(const Expr& expr);
 

@@ -168,10 +168,7 @@ absl::StatusOr<Matrix> EvalInfoSeries(Evaluator& ev, const Call& call,
   while (set->Next()) {
     if (++series_count % 256 == 0) RETURN_IF_ERROR(ev.ctx().CheckDeadline());
     const model::Series& series = set->At();
-    buf.clear();
-    auto it = series.NewIterator();
-    while (it->Next()) buf.push_back(it->At());
-    RETURN_IF_ERROR(it->status());
+    RETURN_IF_ERROR(ReadSamples(series, &buf));
     Series s;
     s.labels = series.labels();
     size_t next = 0;  // first sample newer than the step time
