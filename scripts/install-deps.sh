@@ -33,5 +33,5 @@ if [ ! -e "$policy" ]; then
   "${sudo_cmd[@]}" chmod +x "$policy"
   created_policy=1
 fi
+trap '[ "$created_policy" -eq 0 ] || "${sudo_cmd[@]}" rm -f "$policy"' EXIT
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-if [ "$created_policy" -eq 1 ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
