@@ -1,5 +1,6 @@
 #include "query/lexer.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -77,6 +78,21 @@ std::string QuoteTruncated(std::string_view val) {
   }
   if (i < val.size()) return absl::StrCat(GoQuote(val.substr(0, i)), "...");
   return GoQuote(val);
+}
+
+// The one-character operators (and the comma) that read the same in statements and in
+// duration expressions.
+std::optional<TokenType> ArithmeticOperator(int32_t r) {
+  switch (r) {
+    case '+': return TokenType::kAdd;
+    case '-': return TokenType::kSub;
+    case '*': return TokenType::kMul;
+    case '/': return TokenType::kDiv;
+    case '%': return TokenType::kMod;
+    case '^': return TokenType::kPow;
+    case ',': return TokenType::kComma;
+    default: return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -169,6 +185,10 @@ bool Lexer::LexStatements(Token* tok) {
     return true;
   }
   const int32_t r = NextRune();
+  if (const std::optional<TokenType> op = ArithmeticOperator(r)) {
+    *tok = Emit(*op);
+    return true;
+  }
   switch (r) {
     case kEofRune:
       if (paren_depth_ != 0) {
@@ -179,13 +199,6 @@ bool Lexer::LexStatements(Token* tok) {
         *tok = Emit(TokenType::kEOF);
       }
       return true;
-    case ',': *tok = Emit(TokenType::kComma); return true;
-    case '*': *tok = Emit(TokenType::kMul); return true;
-    case '/': *tok = Emit(TokenType::kDiv); return true;
-    case '%': *tok = Emit(TokenType::kMod); return true;
-    case '+': *tok = Emit(TokenType::kAdd); return true;
-    case '-': *tok = Emit(TokenType::kSub); return true;
-    case '^': *tok = Emit(TokenType::kPow); return true;
     case '@': *tok = Emit(TokenType::kAt); return true;
     case '=': {
       const int32_t t = PeekRune();
@@ -349,6 +362,10 @@ bool Lexer::LexInsideBraces(Token* tok) {
 
 bool Lexer::LexDurationExpr(Token* tok) {
   const int32_t r = NextRune();
+  if (const std::optional<TokenType> op = ArithmeticOperator(r)) {
+    *tok = Emit(*op);
+    return true;
+  }
   switch (r) {
     case kEofRune: *tok = Errorf("unexpected end of input in duration expression"); return true;
     case ']':
@@ -374,13 +391,6 @@ bool Lexer::LexDurationExpr(Token* tok) {
       *tok = Emit(TokenType::kRightParen);
       if (--paren_depth_ < 0) *tok = Errorf("unexpected right parenthesis ')'");
       return true;
-    case '+': *tok = Emit(TokenType::kAdd); return true;
-    case '-': *tok = Emit(TokenType::kSub); return true;
-    case '*': *tok = Emit(TokenType::kMul); return true;
-    case '/': *tok = Emit(TokenType::kDiv); return true;
-    case '%': *tok = Emit(TokenType::kMod); return true;
-    case '^': *tok = Emit(TokenType::kPow); return true;
-    case ',': *tok = Emit(TokenType::kComma); return true;
     default: break;
   }
   if (IsSpace(r)) {
