@@ -144,6 +144,9 @@ absl::StatusOr<Dataset> Dataset::Create(const DatasetOptions& options) {
   if (options.series_per_target < 50) {
     return absl::InvalidArgumentError("series per target must be at least 50");
   }
+  if (options.churn_interval_ms < 0) {
+    return absl::InvalidArgumentError("churn interval must not be negative");
+  }
   Dataset dataset(options);
   dataset.rng_state_ = options.seed;
   dataset.BuildCatalog();
@@ -163,8 +166,11 @@ double Dataset::NextUnit() { return static_cast<double>(Next() >> 11) * 0x1.0p-5
 void Dataset::BuildCatalog() {
   for (int target = 0; static_cast<int>(series_.size()) < options_.num_series; ++target) {
     target_offset_ms_.push_back(static_cast<int64_t>(Next() % options_.scrape_interval_ms));
+    target_first_series_.push_back(static_cast<int>(series_.size()));
     AddTarget(target);
   }
+  target_first_series_.push_back(static_cast<int>(series_.size()));
+  target_generation_.assign(target_offset_ms_.size(), 0);
 }
 
 void Dataset::AddTarget(int target) {
@@ -213,6 +219,7 @@ void Dataset::Add(int target, std::vector<Label> labels, SeriesKind kind, double
   spec.labels = model::Labels::FromUnsorted(std::move(labels));
   spec.kind = kind;
   spec.target = target;
+  first_pod_.emplace_back(spec.labels.Get("pod"));
   series_.push_back(std::move(spec));
   values_.push_back(initial);
   rates_.push_back(rate);
@@ -266,10 +273,29 @@ void Dataset::AdvanceHistogram(Histogram* histogram, bool reset) {
   }
 }
 
+void Dataset::ReplacePods(int target, int generation, Step* step) {
+  target_generation_[target] = generation;
+  for (int i = target_first_series_[target]; i < target_first_series_[target + 1]; ++i) {
+    if (first_pod_[i].empty()) continue;
+    // A deterministic stand-in for the random suffix Kubernetes gives a new pod.
+    const uint64_t suffix = (static_cast<uint64_t>(generation) * 0x9e3779b97f4a7c15ULL +
+                             static_cast<uint64_t>(target)) % 0xfffff;
+    std::vector<Label> labels;
+    for (const Label& l : series_[i].labels) {
+      labels.push_back(l.name == "pod" ? Label{l.name, absl::StrCat(first_pod_[i], "-",
+                                                                   absl::Hex(suffix))}
+                                       : l);
+    }
+    series_[i].labels = model::Labels::FromUnsorted(std::move(labels));
+    step->relabeled_series.push_back(i);
+  }
+}
+
 bool Dataset::NextStep(Step* step) {
   if (next_step_ >= options_.num_steps) return false;
   step->index = next_step_;
   step->restarted_targets.clear();
+  step->relabeled_series.clear();
   std::vector<bool> restarted(target_offset_ms_.size(), false);
   std::vector<int64_t> target_ts(target_offset_ms_.size());
   for (size_t t = 0; t < target_offset_ms_.size(); ++t) {
@@ -277,10 +303,21 @@ bool Dataset::NextStep(Step* step) {
     const int64_t jitter = static_cast<int64_t>(Next() % 7) - 3;
     target_ts[t] = options_.start_ms + next_step_ * options_.scrape_interval_ms +
                    target_offset_ms_[t] + jitter;
-    if (next_step_ > 0 && NextUnit() < options_.restart_probability) {
-      restarted[t] = true;
-      step->restarted_targets.push_back(static_cast<int>(t));
+    if (next_step_ > 0 && NextUnit() < options_.restart_probability) restarted[t] = true;
+    if (options_.churn_interval_ms > 0) {
+      // Each target's pods are replaced at their own phase, so churn is spread out in time.
+      const int64_t churn = options_.churn_interval_ms;
+      const int64_t phase = static_cast<int64_t>((t * 0x9e3779b97f4a7c15ULL) >> 20) % churn;
+      const int generation = static_cast<int>(
+          (next_step_ * options_.scrape_interval_ms + target_offset_ms_[t] + phase) / churn);
+      if (generation != target_generation_[t] &&
+          target_first_series_[t] != target_first_series_[t + 1] &&
+          !first_pod_[target_first_series_[t]].empty()) {
+        ReplacePods(static_cast<int>(t), generation, step);
+        restarted[t] = true;  // A new pod's counters start from zero.
+      }
     }
+    if (restarted[t]) step->restarted_targets.push_back(static_cast<int>(t));
   }
   // A histogram advances once per scrape, when its first series is reached.
   std::vector<bool> advanced(histograms_.size(), false);

@@ -13,6 +13,7 @@
 //   while (dataset.NextStep(&step)) { ... step.values[i] belongs to dataset.series()[i] ... }
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,6 +32,10 @@ struct DatasetOptions {
   int series_per_target = 500;
   // Chance per scrape that a target restarts, resetting all its counters and histograms.
   double restart_probability = 1.0 / 2000;
+  // Series churn: every pod is replaced once per interval (0: never), at a fixed phase per
+  // target. The replacement carries a new `pod` label value, so its series are new series
+  // whose counters start from zero; the old ones stop receiving samples.
+  int64_t churn_interval_ms = 0;
 };
 
 enum class SeriesKind {
@@ -60,6 +65,8 @@ struct Step {
   std::vector<int64_t> timestamps_ms;
   // Targets that restarted at this scrape: only their counters may go down.
   std::vector<int> restarted_targets;
+  // Series whose labels changed at this scrape (their pod was replaced).
+  std::vector<int> relabeled_series;
 };
 
 class Dataset {
@@ -88,6 +95,8 @@ class Dataset {
            double initial);
   void AddHistogram(int target, const std::vector<model::Label>& labels, double rate);
   void AdvanceHistogram(Histogram* histogram, bool reset);
+  // Replaces the pods of `target` by those of `generation`, listing the relabeled series.
+  void ReplacePods(int target, int generation, Step* step);
   uint64_t Next();
   double NextUnit();  // Uniform in [0, 1).
 
@@ -101,6 +110,12 @@ class Dataset {
   std::vector<Histogram> histograms_;
   // Fixed scrape phase of each target inside the interval, as real scrape offsets are.
   std::vector<int64_t> target_offset_ms_;
+  // Per target: its series are [target_first_series_[t], target_first_series_[t + 1]).
+  std::vector<int> target_first_series_;
+  // Per target: how many times its pods were replaced so far.
+  std::vector<int> target_generation_;
+  // Per series: the first pod's name, or empty for series without a `pod` label.
+  std::vector<std::string> first_pod_;
 };
 
 }  // namespace kura::loadgen

@@ -186,5 +186,42 @@ TEST(DatasetTest, TimestampsStrictlyIncreasePerSeries) {
   }
 }
 
+TEST(DatasetTest, ChurnReplacesPodsAndRestartsTheirCounters) {
+  DatasetOptions options = SmallOptions();
+  options.restart_probability = 0;
+  options.churn_interval_ms = 120'000;  // 40 scrapes of 15 s: every pod replaced 4-5 times.
+  absl::StatusOr<Dataset> dataset = Dataset::Create(options);
+  ASSERT_TRUE(dataset.ok());
+  std::set<std::string> distinct;
+  std::vector<std::string> previous;
+  for (const SeriesSpec& s : dataset->series()) previous.push_back(s.labels.ToString());
+  int replacements = 0;
+  Step step;
+  while (dataset->NextStep(&step)) {
+    const std::set<int> relabeled(step.relabeled_series.begin(), step.relabeled_series.end());
+    const std::set<int> restarted(step.restarted_targets.begin(), step.restarted_targets.end());
+    for (size_t i = 0; i < dataset->series().size(); ++i) {
+      const SeriesSpec& s = dataset->series()[i];
+      const std::string labels = s.labels.ToString();
+      distinct.insert(labels);
+      const bool has_pod = !s.labels.Get("pod").empty();
+      // Only pods churn, and a series' labels change exactly when it is listed as relabeled.
+      EXPECT_EQ(labels != previous[i], relabeled.count(static_cast<int>(i)) == 1) << labels;
+      if (!has_pod) {
+        EXPECT_EQ(labels, previous[i]);
+      }
+      if (relabeled.count(static_cast<int>(i))) {
+        ++replacements;
+        EXPECT_TRUE(restarted.count(s.target)) << labels;
+      }
+      previous[i] = labels;
+    }
+  }
+  EXPECT_GT(replacements, 0);
+  // Node targets keep their 200 series; the two pod-bearing targets add a new set per churn.
+  EXPECT_GE(distinct.size(), 600u + 2 * 200 * 4);
+  EXPECT_LE(distinct.size(), 600u + 2 * 200 * 6);
+}
+
 }  // namespace
 }  // namespace kura::loadgen

@@ -1,6 +1,8 @@
 // kura-loadgen: replays a deterministic, scrape-shaped dataset as Prometheus remote write.
 // All bodies are encoded before the clock starts, so the figure measures the receiver.
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +31,7 @@ struct Flags {
   std::string duration = "3h";
   std::string start;
   std::string scrape_interval = "15s";
+  std::string churn = "0s";
   int samples_per_request = 2000;
   int connections = 4;
   std::string url = "http://127.0.0.1:9090/api/v1/write";
@@ -62,6 +65,14 @@ absl::StatusOr<int64_t> StartMs(const Flags& flags, absl::Duration duration,
   return absl::ToUnixMillis(t);
 }
 
+// User plus system CPU time of this process, so the report can show what the client cost.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 absl::Status Run(const Flags& flags) {
   ASSIGN_OR_RETURN(absl::Duration duration, ParsePositiveDuration("duration", flags.duration));
   ASSIGN_OR_RETURN(absl::Duration interval,
@@ -75,6 +86,11 @@ absl::Status Run(const Flags& flags) {
   options.scrape_interval_ms = absl::ToInt64Milliseconds(interval);
   options.num_steps = static_cast<int>(duration / interval);
   ASSIGN_OR_RETURN(options.start_ms, StartMs(flags, duration, interval));
+  absl::Duration churn;
+  if (!absl::ParseDuration(flags.churn, &churn) || churn < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad --churn: ", flags.churn));
+  }
+  options.churn_interval_ms = absl::ToInt64Milliseconds(churn);
   ASSIGN_OR_RETURN(Dataset dataset, Dataset::Create(options));
 
   const absl::Time encode_start = absl::Now();
@@ -107,11 +123,13 @@ absl::Status Run(const Flags& flags) {
   ASSIGN_OR_RETURN(Url url, ParseUrl(flags.url));
   ASSIGN_OR_RETURN(std::unique_ptr<Sender> sender, Sender::Connect(url, flags.connections));
   const absl::Time send_start = absl::Now();
+  const double cpu_start = CpuSeconds();
   // Time order, as a Prometheus server sends: a scrape is fully written before the next starts.
   for (const std::vector<EncodedRequest>& requests_of_step : steps) {
     sender->SendAll(requests_of_step);
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - send_start);
+  const double client_cpu = CpuSeconds() - cpu_start;
   const SendStats& stats = sender->stats();
   std::string non_2xx;
   for (const auto& [code, n] : stats.non_2xx) {
@@ -119,10 +137,10 @@ absl::Status Run(const Flags& flags) {
   }
   std::printf("%s", absl::StrFormat(
       "samples_sent=%d acknowledged=%d seconds=%.2f samples_per_second=%.0f requests=%d "
-      "connections=%d non_2xx={%s} transport_errors=%d\n",
+      "connections=%d non_2xx={%s} transport_errors=%d client_cpu_seconds=%.2f\n",
       stats.samples_sent, stats.samples_acknowledged, seconds,
       static_cast<double>(stats.samples_acknowledged) / seconds, stats.requests,
-      flags.connections, non_2xx, stats.transport_errors).c_str());
+      flags.connections, non_2xx, stats.transport_errors, client_cpu).c_str());
   if (stats.samples_acknowledged != stats.samples_sent) {
     return absl::DataLossError("some requests were not acknowledged");
   }
@@ -143,6 +161,9 @@ int main(int argc, char** argv) {
   app.add_option("--start", flags.start,
                  "First scrape, Unix seconds or RFC 3339 (default: now minus duration)");
   app.add_option("--scrape-interval", flags.scrape_interval, "Scrape interval")
+      ->capture_default_str();
+  app.add_option("--churn", flags.churn,
+                 "Replace every pod once per this interval, e.g. 30m (0s: no churn)")
       ->capture_default_str();
   app.add_option("--samples-per-request", flags.samples_per_request, "Samples per request")
       ->capture_default_str();

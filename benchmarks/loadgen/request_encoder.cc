@@ -25,6 +25,16 @@ void AppendVarint(uint64_t v, std::string* out) {
   out->push_back(static_cast<char>(v));
 }
 
+std::string EncodeLabels(const model::Labels& labels) {
+  prometheus::TimeSeries ts;
+  for (const model::Label& l : labels) {
+    prometheus::Label* label = ts.add_labels();
+    label->set_name(l.name);
+    label->set_value(l.value);
+  }
+  return ts.SerializeAsString();
+}
+
 void AppendSample(double value, int64_t timestamp_ms, std::string* out) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
@@ -41,20 +51,13 @@ void AppendSample(double value, int64_t timestamp_ms, std::string* out) {
 }  // namespace
 
 RequestEncoder::RequestEncoder(const std::vector<SeriesSpec>& series, int samples_per_request)
-    : samples_per_request_(samples_per_request) {
+    : series_(series), samples_per_request_(samples_per_request) {
   label_bytes_.reserve(series.size());
-  for (const SeriesSpec& s : series) {
-    prometheus::TimeSeries ts;
-    for (const model::Label& l : s.labels) {
-      prometheus::Label* label = ts.add_labels();
-      label->set_name(l.name);
-      label->set_value(l.value);
-    }
-    label_bytes_.push_back(ts.SerializeAsString());
-  }
+  for (const SeriesSpec& s : series) label_bytes_.push_back(EncodeLabels(s.labels));
 }
 
-std::vector<EncodedRequest> RequestEncoder::Encode(const Step& step) const {
+std::vector<EncodedRequest> RequestEncoder::Encode(const Step& step) {
+  for (int i : step.relabeled_series) label_bytes_[i] = EncodeLabels(series_[i].labels);
   std::vector<EncodedRequest> requests;
   std::string raw;
   std::string series;

@@ -21,13 +21,15 @@ struct EncodedRequest {
 
 class RequestEncoder {
  public:
+  // `series` must outlive the encoder: labels of relabeled series are read again from it.
   // REQUIRES: samples_per_request > 0.
   RequestEncoder(const std::vector<SeriesSpec>& series, int samples_per_request);
 
-  // REQUIRES: step holds one value per series given to the constructor.
-  std::vector<EncodedRequest> Encode(const Step& step) const;
+  // REQUIRES: step holds one value per series given to the constructor, and steps come in order.
+  std::vector<EncodedRequest> Encode(const Step& step);
 
  private:
+  const std::vector<SeriesSpec>& series_;
   // Per series: its labels as repeated TimeSeries.labels fields, ready to be framed.
   std::vector<std::string> label_bytes_;
   int samples_per_request_;

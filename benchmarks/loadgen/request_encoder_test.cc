@@ -43,14 +43,18 @@ TEST(RequestEncoderTest, SameSeedSameBytesDifferentSeedDifferentBytes) {
 }
 
 TEST(RequestEncoderTest, BodiesDecodeToTheStepsSamples) {
-  absl::StatusOr<Dataset> dataset = Dataset::Create(Options(3));
+  DatasetOptions options = Options(3);
+  options.churn_interval_ms = 30'000;  // Bodies must carry the labels of replaced pods too.
+  absl::StatusOr<Dataset> dataset = Dataset::Create(options);
   ASSERT_TRUE(dataset.ok());
   const std::vector<SeriesSpec>& series = dataset->series();
   RequestEncoder encoder(series, 200);
   Step step;
   int steps = 0;
+  int relabeled = 0;
   while (dataset->NextStep(&step)) {
     ++steps;
+    relabeled += static_cast<int>(step.relabeled_series.size());
     const std::vector<EncodedRequest> requests = encoder.Encode(step);
     ASSERT_EQ(requests.size(), 3u);  // 450 series in requests of at most 200.
     size_t next_series = 0;
@@ -77,6 +81,7 @@ TEST(RequestEncoderTest, BodiesDecodeToTheStepsSamples) {
     EXPECT_EQ(next_series, series.size());
   }
   EXPECT_EQ(steps, 5);
+  EXPECT_GT(relabeled, 0);
 }
 
 }  // namespace
