@@ -74,6 +74,9 @@ std::vector<EncodedRequest> RequestEncoder::Encode(const Step& step) {
     EncodedRequest request;
     request.samples = static_cast<int>(end - begin);
     snappy::Compress(raw.data(), raw.size(), &request.body);
+    // Snappy sizes the string for the worst case first; without this every held body would
+    // keep that capacity, ten times its size.
+    request.body.shrink_to_fit();
     requests.push_back(std::move(request));
   }
   return requests;
