@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -402,6 +403,12 @@ def markdown(results, args):
     return "\n".join([f"Dataset and machine: {setup}.", ""] + lines + [""] + notes) + "\n"
 
 
+def print_log_tails(workdir, lines=20):
+    for log in sorted(workdir.glob("*/log.*")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- last lines of {log}:", *tail, sep="\n", file=sys.stderr)
+
+
 def total_memory_gib():
     with open("/proc/meminfo") as f:
         return int(f.readline().split()[1]) / 1024 / 1024
@@ -446,8 +453,12 @@ def main():
     end_s = start_s + duration_s
 
     owned = args.workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="kura-system-bench-")) if owned else args.workdir
-    workdir.mkdir(parents=True, exist_ok=True)
+    if owned:
+        workdir = Path(tempfile.mkdtemp(prefix="kura-system-bench-",
+                                        dir=os.environ.get("TEST_TMPDIR")))
+    else:
+        workdir = args.workdir
+        workdir.mkdir(parents=True, exist_ok=True)
     makers = {"kura": lambda: Kura(workdir, args.kura), "prometheus": lambda: Prometheus(workdir),
               "victoria-metrics": lambda: VictoriaMetrics(workdir)}
     results = []
@@ -468,11 +479,16 @@ def main():
     except Failure as e:
         print(f"system benchmark failed: {e}", file=sys.stderr)
         status = 1
+    except Exception:  # A bug in the harness: show where, and still clean up.
+        traceback.print_exc()
+        status = 1
     finally:
-        if owned and status == 0:
+        if status != 0:
+            print_log_tails(workdir)
+        if owned and os.environ.get("KURA_KEEP_TEST_DIRS") != "1":
             subprocess.run(["rm", "-rf", str(workdir)], check=False)
-        elif owned:
-            print(f"data and logs kept in {workdir}", file=sys.stderr)
+        else:
+            print(f"data and logs are in {workdir}", file=sys.stderr)
     if results:
         sys.stdout.write(markdown(results, args))
     if args.json:
