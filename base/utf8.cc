@@ -1,6 +1,7 @@
 #include "base/utf8.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace kura::base {
 
@@ -30,7 +31,18 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 }
 
 bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
+  // Label values are nearly always ASCII: skip it 8 bytes at a time, then check the rest.
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, sizeof(word));
+    if (word & 0x8080808080808080ULL) break;
+  }
+  while (i < s.size()) {
+    if (static_cast<uint8_t>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     size_t n = Utf8SequenceLength(s, i);
     if (n == 0) return false;
     i += n;

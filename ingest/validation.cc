@@ -82,9 +82,9 @@ absl::Status ValidateLabels(const model::Labels& labels) {
   if (!labels.Has(model::kMetricNameLabel)) {
     return SeriesError(labels, "missing metric name (label __name__)");
   }
-  std::string metric_name(labels.Get(model::kMetricNameLabel));
+  const std::string_view metric_name = labels.Get(model::kMetricNameLabel);
   if (!IsValidName(metric_name, /*allow_colon=*/true)) {
-    return SeriesError(labels, absl::StrCat("invalid metric name \"", metric_name,
+    return SeriesError(labels, absl::StrCat("invalid metric name \"", std::string(metric_name),
                                             "\": must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
   }
   return absl::OkStatus();

@@ -24,12 +24,11 @@ HeadSeries* Head::Find(uint64_t ref) {
   return it == series_.end() ? nullptr : it->second.get();
 }
 
-std::optional<uint64_t> Head::FindRef(std::string_view canonical_labels) const {
+HeadSeries* Head::FindByLabels(std::string_view canonical_labels) {
   // This Abseil's string_view is its own type, not std::string_view.
   auto it =
-      refs_by_labels_.find(absl::string_view(canonical_labels.data(), canonical_labels.size()));
-  if (it == refs_by_labels_.end()) return std::nullopt;
-  return it->second;
+      series_by_labels_.find(absl::string_view(canonical_labels.data(), canonical_labels.size()));
+  return it == series_by_labels_.end() ? nullptr : it->second;
 }
 
 HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
@@ -37,7 +36,7 @@ HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
   series->ref = ref;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
-  refs_by_labels_.emplace(std::move(canonical_labels), ref);
+  series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
 }
 
@@ -115,23 +114,24 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
 }
 
 size_t Head::EvictIdle(int64_t partition) {
-  std::vector<uint64_t> idle;
-  for (const auto& [ref, series] : series_) {
-    if (!series->newest.has_value() ||
-        PartitionOf(series->newest->timestamp_ms, partition_length_ms_) < partition) {
-      idle.push_back(ref);
+  auto idle = [&](const HeadSeries& series) {
+    return !series.newest.has_value() ||
+           PartitionOf(series.newest->timestamp_ms, partition_length_ms_) < partition;
+  };
+  // The by-labels entries go first: they point at the series.
+  absl::erase_if(series_by_labels_, [&](const auto& entry) { return idle(*entry.second); });
+  size_t evicted = 0;
+  for (auto it = series_.begin(); it != series_.end();) {
+    HeadSeries* series = it->second.get();
+    if (!idle(*series)) {
+      ++it;
+      continue;
     }
-  }
-  for (uint64_t ref : idle) {
-    HeadSeries* series = series_[ref].get();
     if (series->chunk.num_samples() > 0) CloseChunk(series);
-    series_.erase(ref);
+    series_.erase(it++);
+    ++evicted;
   }
-  if (!idle.empty()) {
-    absl::erase_if(refs_by_labels_,
-                   [&](const auto& entry) { return !series_.contains(entry.second); });
-  }
-  return idle.size();
+  return evicted;
 }
 
 void Head::ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const {

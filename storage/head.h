@@ -44,8 +44,8 @@ class Head {
       : max_samples_per_chunk_(max_samples_per_chunk), partition_length_ms_(partition_length_ms) {}
 
   HeadSeries* Find(uint64_t ref);
-  // The ref of an active series by its canonical labels.
-  std::optional<uint64_t> FindRef(std::string_view canonical_labels) const;
+  // An active series by its canonical labels, or null.
+  HeadSeries* FindByLabels(std::string_view canonical_labels);
   // REQUIRES: neither the ref nor the labels are in the head.
   HeadSeries* Create(uint64_t ref, std::string canonical_labels);
 
@@ -80,7 +80,8 @@ class Head {
   const int max_samples_per_chunk_;
   const int64_t partition_length_ms_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<HeadSeries>> series_;
-  absl::flat_hash_map<std::string, uint64_t> refs_by_labels_;
+  // The same series by canonical labels: one lookup per written series.
+  absl::flat_hash_map<std::string, HeadSeries*> series_by_labels_;
   std::vector<ClosedChunk> pending_;
 };
 

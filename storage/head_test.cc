@@ -50,8 +50,9 @@ TEST(HeadTest, CopyChunksFiltersByTime) {
   chunks.clear();
   head.CopyChunks(5, 0, 100, &chunks);
   EXPECT_TRUE(chunks.empty());
-  EXPECT_EQ(head.FindRef("x"), 4u);
-  EXPECT_EQ(head.FindRef("y"), std::nullopt);
+  ASSERT_NE(head.FindByLabels("x"), nullptr);
+  EXPECT_EQ(head.FindByLabels("x")->ref, 4u);
+  EXPECT_EQ(head.FindByLabels("y"), nullptr);
 }
 
 TEST(HeadTest, EvictIdleClosesAndForgetsOldSeries) {
@@ -63,8 +64,8 @@ TEST(HeadTest, EvictIdleClosesAndForgetsOldSeries) {
   EXPECT_EQ(head.EvictIdle(2), 1u);
   EXPECT_EQ(head.num_series(), 1u);
   EXPECT_EQ(head.Find(1), nullptr);
-  EXPECT_EQ(head.FindRef("old"), std::nullopt);
-  EXPECT_EQ(head.FindRef("new"), 2u);
+  EXPECT_EQ(head.FindByLabels("old"), nullptr);
+  EXPECT_EQ(head.FindByLabels("new"), new_series);
   ASSERT_EQ(head.pending().size(), 1u);
   EXPECT_EQ(head.pending()[0].ref, 1u);
   EXPECT_EQ(head.EvictIdle(2), 0u);

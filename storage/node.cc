@@ -48,7 +48,7 @@ bool SameBits(double a, double b) {
 struct SeriesWrite {
   const model::Labels* labels = nullptr;
   std::string canonical;
-  std::vector<model::Sample> samples;  // sorted and validated: only new samples remain
+  WalSamples samples;  // sorted and validated: only new samples remain
   HeadSeries* head = nullptr;          // null when the series is not in the head
   std::optional<uint64_t> ref;         // unset for a series never written
   std::optional<model::Sample> newest;
@@ -143,21 +143,25 @@ Node::Rep::~Rep() {
 
 absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
                               std::vector<SeriesWrite>* writes) const {
-  absl::flat_hash_map<std::string, size_t> positions;
+  // Keys point into writes' canonical strings, which the reserve keeps in place.
+  writes->reserve(batch.series.size());
+  absl::flat_hash_map<absl::string_view, size_t> positions;
+  positions.reserve(batch.series.size());
   for (const model::TimeSeries& series : batch.series) {
     if (series.samples.empty()) continue;
-    std::string canonical = series.labels.CanonicalBytes();
-    auto [it, inserted] = positions.try_emplace(canonical, writes->size());
+    SeriesWrite& candidate = writes->emplace_back();
+    candidate.canonical = series.labels.CanonicalBytes();
+    auto [it, inserted] = positions.try_emplace(candidate.canonical, writes->size() - 1);
     if (inserted) {
-      writes->emplace_back();
-      writes->back().labels = &series.labels;
-      writes->back().canonical = std::move(canonical);
+      candidate.labels = &series.labels;
+    } else {
+      writes->pop_back();  // a repeated series: its samples join the first occurrence
     }
-    std::vector<model::Sample>& samples = (*writes)[it->second].samples;
+    WalSamples& samples = (*writes)[it->second].samples;
     samples.insert(samples.end(), series.samples.begin(), series.samples.end());
   }
   for (SeriesWrite& write : *writes) {
-    std::vector<model::Sample>& samples = write.samples;
+    WalSamples& samples = write.samples;
     auto by_time = [](const model::Sample& a, const model::Sample& b) {
       return a.timestamp_ms < b.timestamp_ms;
     };
@@ -217,10 +221,10 @@ absl::StatusOr<std::optional<double>> Node::Rep::FindStoredSample(const SeriesWr
 // Drops samples already stored bit for bit (a sender's retry); rejects any other sample not
 // newer than the series' newest.
 absl::Status Node::Rep::Validate(SeriesWrite* write) {
-  if (std::optional<uint64_t> ref = head_.FindRef(write->canonical)) {
-    write->ref = ref;
-    write->head = head_.Find(*ref);
-    write->newest = write->head->newest;
+  if (HeadSeries* head = head_.FindByLabels(write->canonical)) {
+    write->ref = head->ref;
+    write->head = head;
+    write->newest = head->newest;
   } else {
     ASSIGN_OR_RETURN(write->ref, index_.Lookup(write->canonical));
     if (write->ref.has_value()) {
@@ -229,7 +233,7 @@ absl::Status Node::Rep::Validate(SeriesWrite* write) {
   }
   if (!write->newest.has_value()) return absl::OkStatus();
   const int64_t newest = write->newest->timestamp_ms;
-  std::vector<model::Sample>& samples = write->samples;
+  WalSamples& samples = write->samples;
   size_t kept = 0;
   for (const model::Sample& sample : samples) {
     if (sample.timestamp_ms > newest) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -23,10 +24,13 @@ class WriteBatch;
 
 namespace kura::storage {
 
+// Nearly every series of a remote-write request carries one sample: inline, not allocated.
+using WalSamples = absl::InlinedVector<model::Sample, 1>;
+
 // The samples one record holds for one series.
 struct WalSeriesSamples {
   uint64_t ref = 0;
-  std::vector<model::Sample> samples;
+  WalSamples samples;
 };
 
 // Appends the encoded record to `dst`.
