@@ -193,6 +193,7 @@ bool ParseSample(std::string_view data, std::vector<model::Sample>* samples) {
 absl::Status ParseTimeSeries(std::string_view data, model::TimeSeries* series) {
   WireReader r(data);
   std::vector<model::Label> labels;
+  labels.reserve(16);  // more than most series have: one allocation instead of a doubling chain
   bool has_histograms = false;
   while (!r.done()) {
     uint64_t field;

@@ -1,5 +1,6 @@
 #include "ingest/validation.h"
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -13,17 +14,28 @@ namespace {
 using base::IsValidUtf8;
 using base::Utf8SequenceLength;
 
-bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+// Which bytes may appear in names: bit 0 first character of a label name, bit 1 any later
+// character, bit 2 metric-name extras (':' anywhere).
+constexpr uint8_t kFirst = 1, kLater = 2, kColon = 4;
+constexpr std::array<uint8_t, 256> kNameBytes = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    table[c] = static_cast<uint8_t>((letter ? kFirst | kLater : 0) | (digit ? kLater : 0) |
+                                    (c == ':' ? kColon : 0));
+  }
+  return table;
+}();
 
-// [a-zA-Z_][a-zA-Z0-9_]*, plus ':' anywhere when `allow_colon` (metric names).
+// [a-zA-Z_][a-zA-Z0-9_]*, plus ':' anywhere when `allow_colon` (metric names). A table lookup
+// per byte: this runs for every label of every written series.
 bool IsValidName(std::string_view name, bool allow_colon) {
   if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok =
-        IsAsciiLetter(c) || c == '_' || (allow_colon && c == ':') || (i > 0 && IsAsciiDigit(c));
-    if (!ok) return false;
+  const uint8_t colon = allow_colon ? kColon : 0;
+  if ((kNameBytes[static_cast<uint8_t>(name[0])] & (kFirst | colon)) == 0) return false;
+  for (size_t i = 1; i < name.size(); ++i) {
+    if ((kNameBytes[static_cast<uint8_t>(name[i])] & (kLater | colon)) == 0) return false;
   }
   return true;
 }

@@ -8,7 +8,7 @@ packages=(
   libabsl-dev librocksdb-dev libsnappy-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libre2-dev libxxhash-dev libspdlog-dev libfmt-dev libcli11-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   prometheus prometheus-node-exporter victoria-metrics
 )
 

@@ -147,18 +147,6 @@ bool ParseChunkKey(std::string_view key, int64_t* partition, uint64_t* ref, int6
   return true;
 }
 
-std::string WalKey(uint64_t sequence) {
-  std::string key;
-  PutUint64BE(&key, sequence);
-  return key;
-}
-
-bool ParseWalKey(std::string_view key, uint64_t* sequence) {
-  if (key.size() != 8) return false;
-  *sequence = DecodeUint64BE(key);
-  return true;
-}
-
 std::string CheckpointChunkKey(uint64_t ref) { return TaggedRefKey(kCheckpointChunkTag, ref); }
 
 bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref) {

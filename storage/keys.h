@@ -14,7 +14,6 @@ namespace kura::storage {
 inline constexpr std::string_view kSeriesFamily = "series";
 inline constexpr std::string_view kPostingsFamily = "postings";
 inline constexpr std::string_view kChunksFamily = "chunks";
-inline constexpr std::string_view kWalFamily = "wal";
 inline constexpr std::string_view kHeadFamily = "head";
 
 // Separator inside keys; it never occurs in UTF-8 text, so names and values need no escaping.
@@ -61,10 +60,6 @@ bool ParsePostingKey(std::string_view key, PostingKeyParts* parts);
 std::string ChunkKey(int64_t partition, uint64_t ref, int64_t min_time_ms);
 std::string ChunkSeriesPrefix(int64_t partition, uint64_t ref);
 bool ParseChunkKey(std::string_view key, int64_t* partition, uint64_t* ref, int64_t* min_time_ms);
-
-// wal family: sequence -> WAL record (wal.h).
-std::string WalKey(uint64_t sequence);
-bool ParseWalKey(std::string_view key, uint64_t* sequence);
 
 // head family: 'c' ref -> the open chunk as of the last checkpoint; 't' ref -> max timestamp
 // of the series' samples in written chunks (8 bytes, signed).

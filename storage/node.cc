@@ -31,13 +31,17 @@ namespace {
 // WAL volume after which the open chunks are checkpointed and the WAL emptied: what a restart
 // replays at most.
 constexpr int64_t kCheckpointWalBytes = int64_t{64} << 20;
-constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{256} << 20;
+// RocksDB's own log holds index entries, chunks and checkpoints; a checkpoint flushes the
+// memtables so it can be dropped, and this caps it in between.
+constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
 // Memtables of all column families together.
-constexpr size_t kWriteBufferBytes = size_t{256} << 20;
+constexpr size_t kWriteBufferBytes = size_t{128} << 20;
+// Per family: small memtables, flushed often, keep what a restart replays small.
+constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
 // Closed chunks gathered during WAL replay before they are written.
 constexpr size_t kReplayFlushChunks = 1024;
 
-constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily, kWalFamily,
+constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily,
                                           kHeadFamily};
 
 bool SameBits(double a, double b) {
@@ -59,7 +63,7 @@ struct SeriesWrite {
 class Node::Rep {
  public:
   Rep(const NodeOptions& options, rocksdb::DB* db,
-      std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Wal> wal)
       : options_(options),
         partition_length_ms_(absl::ToInt64Milliseconds(options.partition_length)),
         db_(db),
@@ -67,12 +71,14 @@ class Node::Rep {
         series_(handles_[1]),
         postings_(handles_[2]),
         chunks_(handles_[3]),
-        head_family_(handles_[5]),
+        head_family_(handles_[4]),
         index_(db, series_),
-        wal_(db, handles_[4]),
+        wal_(std::move(wal)),
         querier_(db, postings_, &index_, partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_) {
     write_options_.sync = options.sync_wal;
+    // The WAL segments a checkpoint replaces are deleted right after it: it must be on disk.
+    checkpoint_options_.sync = true;
   }
 
   ~Rep();
@@ -112,15 +118,15 @@ class Node::Rep {
   rocksdb::ColumnFamilyHandle* const chunks_;
   rocksdb::ColumnFamilyHandle* const head_family_;
   rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions checkpoint_options_;
 
   // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
   mutable absl::Mutex mu_;
   SeriesIndex index_;  // lookups are thread-safe; AllocateRef needs mu_
-  Wal wal_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<Wal> wal_ ABSL_GUARDED_BY(mu_);
   const Querier querier_;
   Head head_ ABSL_GUARDED_BY(mu_);
   NodeStats stats_ ABSL_GUARDED_BY(mu_);
-  int64_t wal_bytes_since_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
   // The latest partition any sample fell into; series idle since before the one preceding it
   // leave the head at the next checkpoint.
   int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
@@ -286,8 +292,11 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   std::erase_if(writes, [](const SeriesWrite& w) { return w.samples.empty(); });
   if (writes.empty()) return absl::OkStatus();
 
+  // New series and postings go to RocksDB first: a WAL record only names series the index
+  // knows. Most writes add none and touch RocksDB not at all.
   rocksdb::WriteBatch wb;
   std::vector<WalSeriesSamples> wal_series;
+  wal_series.reserve(writes.size());
   int64_t created = 0;
   for (SeriesWrite& write : writes) {
     if (!write.ref.has_value()) {
@@ -298,17 +307,18 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
     AddPostings(write, &wb);
     wal_series.push_back({*write.ref, write.samples});
   }
+  if (wb.Count() > 0) {
+    RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing the index"));
+  }
+  stats_.series_created += created;
   std::string record;
   EncodeWalRecord(wal_series, &record);
-  wal_.AddToBatch(record, &wb);
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing the WAL"));
+  RETURN_IF_ERROR(wal_->Append(record));
 
-  stats_.series_created += created;
   for (SeriesWrite& write : writes) ApplyToHead(&write);
-  wal_bytes_since_checkpoint_ += static_cast<int64_t>(wb.GetDataSize());
   // The samples are durable in the WAL from here on; moving them into chunks or a checkpoint
   // may fail and is retried with the next write, so it does not fail this one.
-  if (FlushPendingChunks().ok() && wal_bytes_since_checkpoint_ >= kCheckpointWalBytes) {
+  if (FlushPendingChunks().ok() && wal_->bytes_since_rotate() >= kCheckpointWalBytes) {
     Checkpoint().IgnoreError();
   }
   return absl::OkStatus();
@@ -339,6 +349,8 @@ absl::Status Node::Rep::FlushPendingChunks() {
 absl::Status Node::Rep::Checkpoint() {
   if (newest_partition_ > INT64_MIN) head_.EvictIdle(newest_partition_ - 1);
   RETURN_IF_ERROR(FlushPendingChunks());
+  // Records appended from here on go to the new segment; the head holds everything before.
+  ASSIGN_OR_RETURN(const uint64_t first_kept, wal_->Rotate());
   rocksdb::WriteBatch wb;
   head_.ForEach([&](const HeadSeries& series) {
     if (series.chunk.num_samples() == 0) return;
@@ -346,10 +358,14 @@ absl::Status Node::Rep::Checkpoint() {
            rocksdb::Slice(series.chunk.bytes().data(), series.chunk.bytes().size()))
         .PermitUncheckedError();
   });
-  wal_.AddTruncateToBatch(wal_.next_sequence(), &wb);
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing a checkpoint"));
-  wal_bytes_since_checkpoint_ = 0;
-  return absl::OkStatus();
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(checkpoint_options_, &wb), "writing a checkpoint"));
+  RETURN_IF_ERROR(wal_->Truncate(first_kept));
+  // Flushing the memtables lets RocksDB drop its log too, so what it replays on open is bounded
+  // like our WAL. In the background: ingest does not wait for it.
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  flush.allow_write_stall = true;
+  return FromRocksDB(db_->Flush(flush, handles_), "flushing memtables");
 }
 
 // ---- Recovery ----------------------------------------------------------------------------
@@ -388,7 +404,6 @@ absl::Status Node::Rep::ReplayRecord(std::string_view record) {
 absl::Status Node::Rep::Recover() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(index_.Init());
-  RETURN_IF_ERROR(wal_.Init());
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
   for (it->Seek(kCheckpointChunkPrefix);
        it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
@@ -405,8 +420,9 @@ absl::Status Node::Rep::Recover() {
   }
   RETURN_IF_ERROR(FromRocksDB(it->status(), "reading the checkpoint"));
   it.reset();
-  RETURN_IF_ERROR(wal_.Replay([&](uint64_t, std::string_view record)
-                                  ABSL_NO_THREAD_SAFETY_ANALYSIS { return ReplayRecord(record); }));
+  RETURN_IF_ERROR(wal_->Replay([&](std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return ReplayRecord(record);
+  }));
   return Checkpoint();
 }
 
@@ -485,17 +501,31 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // every log file alive, so RocksDB's recovery stays bounded like ours.
   db_options.max_total_wal_size = kMaxRocksDBLogBytes;
   db_options.db_write_buffer_size = kWriteBufferBytes;
+  rocksdb::ColumnFamilyOptions family_options;
+  family_options.write_buffer_size = kFamilyWriteBufferBytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family_options);
   for (std::string_view name : kFamilies) {
-    descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    descriptors.emplace_back(std::string(name), family_options);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   RETURN_IF_ERROR(
       FromRocksDB(rocksdb::DB::Open(db_options, options.data_dir, descriptors, &handles, &db),
                   absl::StrCat("opening ", options.data_dir)));
-  auto rep = std::make_unique<Rep>(options, db, std::move(handles));
+  // After RocksDB's open, whose lock keeps a second process off the directory.
+  Wal::Options wal_options;
+  wal_options.sync = options.sync_wal;
+  absl::StatusOr<std::unique_ptr<Wal>> wal =
+      Wal::Open((std::filesystem::path(options.data_dir) / "wal").string(), wal_options);
+  if (!wal.ok()) {
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    delete db;
+    return wal.status();
+  }
+  auto rep = std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal));
   RETURN_IF_ERROR(rep->Recover());
   return std::unique_ptr<Node>(new Node(std::move(rep)));
 }

@@ -284,18 +284,23 @@ TEST_F(NodeTest, ReopenAfterCloseRecoversEverythingAndEmptiesTheWal) {
     ASSERT_TRUE(node->Write(Batch(labels, samples)).ok());
   }
   {
-    // The clean close checkpointed the open chunk and deleted the WAL.
+    // The clean close checkpointed the open chunk and deleted the WAL: one empty segment is
+    // left, the one appends would have gone to next.
+    int segments = 0;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::filesystem::path(options_.data_dir) / "wal")) {
+      ++segments;
+      EXPECT_EQ(entry.file_size(), 0u) << entry.path();
+    }
+    EXPECT_EQ(segments, 1);
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
         {rocksdb::kDefaultColumnFamilyName, {}}, {std::string(kSeriesFamily), {}},
         {std::string(kPostingsFamily), {}},      {std::string(kChunksFamily), {}},
-        {std::string(kWalFamily), {}},           {std::string(kHeadFamily), {}}};
+        {std::string(kHeadFamily), {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, options_.data_dir, families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[4]));
-    it->SeekToFirst();
-    EXPECT_FALSE(it->Valid());
-    it.reset(raw->NewIterator({}, handles[3]));
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[3]));
     int chunks = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++chunks;
     EXPECT_EQ(chunks, 2);

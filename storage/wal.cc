@@ -1,18 +1,82 @@
 #include "storage/wal.h"
 
-#include <bit>
-#include <memory>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
+#include "base/log.h"
+#include "base/status_macros.h"
 #include "storage/keys.h"
-#include "storage/rocksdb_status.h"
 
 namespace kura::storage {
 namespace {
 
 constexpr char kWalRecordVersion = 1;
+constexpr size_t kHeaderBytes = 8;  // length, CRC
+constexpr size_t kMaxRecordBytes = size_t{1} << 30;
+
+uint32_t Crc32(std::string_view data) {
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+void PutFixed32(std::string* dst, uint32_t v) {
+  for (int i = 0; i < 4; ++i) dst->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint32_t DecodeFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+absl::Status ErrnoError(std::string_view what, const std::string& path) {
+  return absl::UnavailableError(absl::StrCat(std::string(what), " ", path, ": ",
+                                             std::strerror(errno)));
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool ReadAt(int fd, char* out, size_t n, int64_t offset) {
+  while (n > 0) {
+    const ssize_t got = pread(fd, out, n, offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    out += got;
+    n -= static_cast<size_t>(got);
+    offset += got;
+  }
+  return true;
+}
+
+// A new file's name is durable only once its directory is synced.
+bool SyncDirectory(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = fsync(fd) == 0;
+  close(fd);
+  return ok;
+}
 
 }  // namespace
 
@@ -50,43 +114,147 @@ bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out) {
   return in.empty();
 }
 
-absl::Status Wal::Init() {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family_));
-  it->SeekToLast();
-  if (it->Valid()) {
-    uint64_t last = 0;
-    if (!ParseWalKey(it->key().ToStringView(), &last)) {
-      return absl::DataLossError("malformed WAL key");
-    }
-    next_sequence_ = last + 1;
+Wal::~Wal() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::string Wal::SegmentPath(uint64_t index) const {
+  return absl::StrCat(dir_, "/", absl::Hex(index, absl::kZeroPad16));
+}
+
+absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, Options options) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat("creating WAL directory ", dir, ": ",
+                                               error.message()));
   }
-  return FromRocksDB(it->status(), "reading the WAL");
-}
-
-uint64_t Wal::AddToBatch(std::string_view record, rocksdb::WriteBatch* batch) {
-  const uint64_t sequence = next_sequence_++;
-  // A failed Put only happens for oversized keys or values; the batch write then fails too.
-  batch->Put(family_, WalKey(sequence), rocksdb::Slice(record.data(), record.size()))
-      .PermitUncheckedError();
-  return sequence;
-}
-
-void Wal::AddTruncateToBatch(uint64_t end, rocksdb::WriteBatch* batch) {
-  batch->DeleteRange(family_, WalKey(0), WalKey(end)).PermitUncheckedError();
-}
-
-absl::Status Wal::Replay(
-    absl::FunctionRef<absl::Status(uint64_t sequence, std::string_view record)> fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    uint64_t sequence = 0;
-    if (!ParseWalKey(it->key().ToStringView(), &sequence)) {
-      return absl::DataLossError("malformed WAL key");
-    }
-    absl::Status status = fn(sequence, it->value().ToStringView());
-    if (!status.ok()) return status;
+  std::unique_ptr<Wal> wal(new Wal(dir, options));
+  for (const std::filesystem::directory_entry& entry :
+       std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    uint64_t index = 0;
+    if (name.size() == 16 && absl::SimpleHexAtoi(name, &index)) wal->segments_.push_back(index);
   }
-  return FromRocksDB(it->status(), "replaying the WAL");
+  if (error) {
+    return absl::UnavailableError(absl::StrCat("listing WAL directory ", dir, ": ",
+                                               error.message()));
+  }
+  std::sort(wal->segments_.begin(), wal->segments_.end());
+  // Appends always start a fresh segment, so a replayed segment is never written again.
+  RETURN_IF_ERROR(wal->OpenSegment(wal->segments_.empty() ? 1 : wal->segments_.back() + 1));
+  return wal;
+}
+
+absl::Status Wal::OpenSegment(uint64_t index) {
+  const std::string path = SegmentPath(index);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("creating WAL segment", path);
+  if (options_.sync && !SyncDirectory(dir_)) {
+    close(fd);
+    return ErrnoError("syncing WAL directory", dir_);
+  }
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+  offset_ = 0;
+  bytes_since_rotate_ = 0;
+  segments_.push_back(index);
+  return absl::OkStatus();
+}
+
+absl::Status Wal::Replay(absl::FunctionRef<absl::Status(std::string_view record)> fn) {
+  // Every segment but the one Open created for appends.
+  const size_t count = segments_.size() - 1;
+  std::string payload;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string path = SegmentPath(segments_[i]);
+    const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("opening WAL segment", path);
+    absl::Cleanup closer = [fd] { close(fd); };
+    struct stat st;
+    if (fstat(fd, &st) != 0) return ErrnoError("reading WAL segment", path);
+    const int64_t size = st.st_size;
+    int64_t offset = 0;
+    while (offset < size) {
+      char header[kHeaderBytes];
+      uint32_t length = 0;
+      uint32_t crc = 0;
+      bool whole = size - offset >= static_cast<int64_t>(kHeaderBytes) &&
+                   ReadAt(fd, header, kHeaderBytes, offset);
+      if (whole) {
+        length = DecodeFixed32(header);
+        crc = DecodeFixed32(header + 4);
+        whole = length <= size - offset - static_cast<int64_t>(kHeaderBytes);
+      }
+      if (whole) {
+        payload.resize(length);
+        whole = ReadAt(fd, payload.data(), length, offset + kHeaderBytes) &&
+                Crc32(payload) == crc;
+      }
+      if (!whole) {
+        if (i + 1 < count) {
+          return absl::DataLossError(
+              absl::StrCat("corrupt WAL record in ", path, " at offset ", offset));
+        }
+        // The process died in the middle of this append, which was never acknowledged.
+        base::LogWarn("cutting a torn record off the end of the WAL",
+                      {{"segment", path},
+                       {"offset", absl::StrCat(offset)},
+                       {"bytes", absl::StrCat(size - offset)}});
+        if (ftruncate(fd, offset) != 0) return ErrnoError("truncating WAL segment", path);
+        break;
+      }
+      RETURN_IF_ERROR(fn(payload));
+      offset += static_cast<int64_t>(kHeaderBytes) + length;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Wal::Append(std::string_view record) {
+  RETURN_IF_ERROR(broken_);
+  if (record.size() > kMaxRecordBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("WAL record of ", record.size(), " bytes"));
+  }
+  std::string framed;
+  framed.reserve(kHeaderBytes + record.size());
+  PutFixed32(&framed, static_cast<uint32_t>(record.size()));
+  PutFixed32(&framed, Crc32(record));
+  framed.append(record);
+  if (!WriteAll(fd_, framed)) {
+    const absl::Status error = ErrnoError("appending to the WAL in", dir_);
+    // Take back whatever part was written, so the next record follows a whole one.
+    if (ftruncate(fd_, offset_) != 0 || lseek(fd_, offset_, SEEK_SET) != offset_) {
+      broken_ = error;
+    }
+    return error;
+  }
+  if (options_.sync && fdatasync(fd_) != 0) {
+    // After a failed fsync the kernel may have dropped the pages: nothing is known to be safe.
+    broken_ = ErrnoError("syncing the WAL in", dir_);
+    return broken_;
+  }
+  offset_ += static_cast<int64_t>(framed.size());
+  bytes_since_rotate_ += static_cast<int64_t>(framed.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Wal::Rotate() {
+  RETURN_IF_ERROR(broken_);
+  if (options_.sync && fdatasync(fd_) != 0) return ErrnoError("syncing the WAL in", dir_);
+  RETURN_IF_ERROR(OpenSegment(segments_.back() + 1));
+  return segments_.back();
+}
+
+absl::Status Wal::Truncate(uint64_t first_kept) {
+  while (segments_.size() > 1 && segments_.front() < first_kept) {
+    const std::string path = SegmentPath(segments_.front());
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("deleting WAL segment", path);
+    }
+    segments_.erase(segments_.begin());
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace kura::storage

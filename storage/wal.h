@@ -1,11 +1,10 @@
 #pragma once
 
-// The write-ahead log: one record per accepted write, kept in the "wal" column family under an
-// increasing sequence number and written in the same RocksDB batch (and RocksDB WAL write) as
-// the index entries it needs. Records are deleted once a checkpoint covers them. Format in
-// docs/format/keys.md.
+// The write-ahead log: one record per accepted write, holding each series' ref and samples.
+// Format in docs/format/wal.md.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,14 +12,9 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/sample.h"
-
-namespace rocksdb {
-class ColumnFamilyHandle;
-class DB;
-class WriteBatch;
-}  // namespace rocksdb
 
 namespace kura::storage {
 
@@ -38,30 +32,62 @@ void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst
 // False on malformed input.
 bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out);
 
+// The log itself: append-only segment files `<dir>/<index>` (index as 16 hex digits), each a
+// sequence of records framed as [uint32 length][uint32 CRC-32 of the payload][payload], both
+// integers little-endian. A record is durable against a crash of the process once Append
+// returns (it is in the kernel), and against power loss too with `sync`.
+//
+// Only the storage node's head needs the log, and only until a checkpoint holds what it
+// covers: the node rotates to a new segment, writes the checkpoint, then deletes the older
+// segments. Keeping the log out of RocksDB means RocksDB never copies it into memtables,
+// flushes or compactions, and never replays it on open.
+//
 // Thread-compatible: the node serializes writers.
 class Wal {
  public:
-  // `db` and `family` are not owned and must outlive the Wal.
-  Wal(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family) : db_(db), family_(family) {}
+  struct Options {
+    bool sync = false;  // fdatasync every append
+  };
 
-  // Finds the next sequence number after the records on disk.
-  absl::Status Init();
+  // Opens (creating) the log in `dir` for replay and appends; appends go to a new segment.
+  static absl::StatusOr<std::unique_ptr<Wal>> Open(const std::string& dir, Options options);
+  ~Wal();
 
-  // Adds `record` to `batch` under a new sequence number, which it returns.
-  uint64_t AddToBatch(std::string_view record, rocksdb::WriteBatch* batch);
-  // Adds the deletion of every record with sequence < `end` to `batch`.
-  void AddTruncateToBatch(uint64_t end, rocksdb::WriteBatch* batch);
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
 
-  // Calls `fn` for every record in sequence order; stops at its first error.
-  absl::Status Replay(
-      absl::FunctionRef<absl::Status(uint64_t sequence, std::string_view record)> fn) const;
+  // Calls `fn` for every record of the segments that existed at Open, oldest first; stops at
+  // fn's first error. A record cut short at the end of the newest of them (a crash in the
+  // middle of an append) ends the replay and is cut off the file; a bad record anywhere else is
+  // DataLoss.
+  absl::Status Replay(absl::FunctionRef<absl::Status(std::string_view record)> fn);
 
-  uint64_t next_sequence() const { return next_sequence_; }
+  // Appends one record. After a failed append the log refuses further appends.
+  absl::Status Append(std::string_view record);
+
+  // Starts a new segment and returns its index: every record appended from now on lives in it
+  // or a later one.
+  absl::StatusOr<uint64_t> Rotate();
+
+  // Deletes the segments before `first_kept`.
+  absl::Status Truncate(uint64_t first_kept);
+
+  // Bytes appended since Open or the last Rotate.
+  int64_t bytes_since_rotate() const { return bytes_since_rotate_; }
+  int num_segments() const { return static_cast<int>(segments_.size()); }
 
  private:
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* family_;
-  uint64_t next_sequence_ = 1;
+  Wal(std::string dir, Options options) : dir_(std::move(dir)), options_(options) {}
+  std::string SegmentPath(uint64_t index) const;
+  absl::Status OpenSegment(uint64_t index);
+
+  const std::string dir_;
+  const Options options_;
+  std::vector<uint64_t> segments_;  // ascending; the last one is open for appends
+  int fd_ = -1;
+  int64_t offset_ = 0;  // end of the last whole record in the open segment
+  int64_t bytes_since_rotate_ = 0;
+  absl::Status broken_;  // set when an append could not be undone
 };
 
 }  // namespace kura::storage

@@ -1,9 +1,18 @@
 #include "storage/wal.h"
 
+#include <stdlib.h>
+
+#include <algorithm>
 #include <bit>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/sample.h"
 
@@ -41,6 +50,139 @@ TEST(WalRecordTest, RejectsTruncatedAndTrailingBytes) {
   }
   EXPECT_FALSE(DecodeWalRecord(buf + "x", &out));
   EXPECT_FALSE(DecodeWalRecord("\x02", &out));
+}
+
+class WalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    std::string pattern =
+        (tmp != nullptr ? std::string(tmp) : std::filesystem::temp_directory_path().string()) +
+        "/wal_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Wal> Open() {
+    absl::StatusOr<std::unique_ptr<Wal>> wal = Wal::Open(dir_, {});
+    EXPECT_TRUE(wal.ok()) << wal.status();
+    return wal.ok() ? *std::move(wal) : nullptr;
+  }
+
+  // Opens the log and replays it; `status` gets Replay's result.
+  std::vector<std::string> Replay(absl::Status* status = nullptr) {
+    std::unique_ptr<Wal> wal = Open();
+    std::vector<std::string> records;
+    absl::Status s = wal->Replay([&](std::string_view r) {
+      records.emplace_back(r);
+      return absl::OkStatus();
+    });
+    if (status != nullptr) *status = s;
+    return records;
+  }
+
+  // Segment files, oldest first.
+  std::vector<std::filesystem::path> Segments() const {
+    std::vector<std::filesystem::path> out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) out.push_back(entry.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(WalTest, ReplaysEveryRecordInOrderAcrossRestarts) {
+  {
+    std::unique_ptr<Wal> wal = Open();
+    ASSERT_TRUE(wal->Append("one").ok());
+    ASSERT_TRUE(wal->Append("").ok());
+    ASSERT_TRUE(wal->Append(std::string(100000, 'x')).ok());
+  }
+  {
+    std::unique_ptr<Wal> wal = Open();
+    ASSERT_TRUE(wal->Replay([](std::string_view) { return absl::OkStatus(); }).ok());
+    ASSERT_TRUE(wal->Append("two").ok());
+  }
+  absl::Status status;
+  EXPECT_EQ(Replay(&status),
+            (std::vector<std::string>{"one", "", std::string(100000, 'x'), "two"}));
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST_F(WalTest, RotateAndTruncateDropOnlyOlderSegments) {
+  std::unique_ptr<Wal> wal = Open();
+  ASSERT_TRUE(wal->Append("a").ok());
+  absl::StatusOr<uint64_t> second = wal->Rotate();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(wal->bytes_since_rotate(), 0);
+  ASSERT_TRUE(wal->Append("b").ok());
+  EXPECT_EQ(wal->bytes_since_rotate(), 9);  // 8-byte header
+  ASSERT_TRUE(wal->Rotate().ok());
+  ASSERT_TRUE(wal->Append("c").ok());
+  ASSERT_TRUE(wal->Truncate(*second).ok());
+  EXPECT_EQ(wal->num_segments(), 2);
+  wal.reset();
+  EXPECT_EQ(Replay(), (std::vector<std::string>{"b", "c"}));
+}
+
+// A crash in the middle of an append leaves part of a record at the end of the newest segment:
+// replay stops before it and cuts it off, so the next start does not see it again.
+TEST_F(WalTest, CutsATornTailAtEveryLength) {
+  const std::string last = "the record being written when the process died";
+  for (size_t keep = 0; keep < 8 + last.size(); ++keep) {
+    std::filesystem::remove_all(dir_);
+    {
+      std::unique_ptr<Wal> wal = Open();
+      ASSERT_TRUE(wal->Append("first").ok());
+      ASSERT_TRUE(wal->Append(last).ok());
+    }
+    const std::filesystem::path segment = Segments().front();
+    std::filesystem::resize_file(segment, 8 + 5 + keep);
+    absl::Status status;
+    EXPECT_EQ(Replay(&status), std::vector<std::string>{"first"}) << keep;
+    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_EQ(std::filesystem::file_size(segment), 13u);
+    EXPECT_EQ(Replay(&status), std::vector<std::string>{"first"}) << keep;
+    EXPECT_TRUE(status.ok()) << status;
+  }
+}
+
+TEST_F(WalTest, CorruptionBeforeTheNewestSegmentIsDataLoss) {
+  {
+    std::unique_ptr<Wal> wal = Open();
+    ASSERT_TRUE(wal->Append("first").ok());
+    ASSERT_TRUE(wal->Append("second").ok());
+    ASSERT_TRUE(wal->Rotate().ok());
+    ASSERT_TRUE(wal->Append("third").ok());
+  }
+  {
+    // Flip one payload byte of "first": its checksum no longer matches.
+    std::fstream f(Segments().front(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(9);
+    f.put('X');
+  }
+  absl::Status status;
+  Replay(&status);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("corrupt WAL record"));
+}
+
+TEST_F(WalTest, ReplayStopsAtTheCallbacksError) {
+  {
+    std::unique_ptr<Wal> wal = Open();
+    ASSERT_TRUE(wal->Append("a").ok());
+    ASSERT_TRUE(wal->Append("b").ok());
+  }
+  std::unique_ptr<Wal> wal = Open();
+  int calls = 0;
+  absl::Status status = wal->Replay([&](std::string_view) {
+    ++calls;
+    return absl::DataLossError("bad record");
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
