@@ -11,6 +11,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/log.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "rocksdb/db.h"
@@ -28,9 +32,6 @@
 namespace kura::storage {
 namespace {
 
-// WAL volume after which the open chunks are checkpointed and the WAL emptied: what a restart
-// replays at most.
-constexpr int64_t kCheckpointWalBytes = int64_t{64} << 20;
 // RocksDB's own log holds index entries, chunks and checkpoints; a checkpoint flushes the
 // memtables so it can be dropped, and this caps it in between.
 constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
@@ -38,6 +39,8 @@ constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
 constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 // Per family: small memtables, flushed often, keep what a restart replays small.
 constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
+// Checkpointed open chunks restored per batch of label lookups.
+constexpr size_t kRestoreBatch = 4096;
 // Closed chunks gathered during WAL replay before they are written.
 constexpr size_t kReplayFlushChunks = 1024;
 
@@ -318,7 +321,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   for (SeriesWrite& write : writes) ApplyToHead(&write);
   // The samples are durable in the WAL from here on; moving them into chunks or a checkpoint
   // may fail and is retried with the next write, so it does not fail this one.
-  if (FlushPendingChunks().ok() && wal_->bytes_since_rotate() >= kCheckpointWalBytes) {
+  if (FlushPendingChunks().ok() && wal_->bytes_since_rotate() >= options_.checkpoint_wal_bytes) {
     Checkpoint().IgnoreError();
   }
   return absl::OkStatus();
@@ -399,11 +402,30 @@ absl::Status Node::Rep::ReplayRecord(std::string_view record) {
   return absl::OkStatus();
 }
 
-// Loads the checkpointed open chunks, replays the WAL written after them, and checkpoints so
-// that the next restart starts from here.
+// Loads the checkpointed open chunks and replays the WAL written after them.
 absl::Status Node::Rep::Recover() {
+  const absl::Time start = absl::Now();
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(index_.Init());
+  // The checkpointed open chunks, in batches so one MultiGet fetches the labels of many. Their
+  // newest sample is the series' newest: the written chunks only hold older ones.
+  std::vector<uint64_t> refs;
+  std::vector<std::string> chunks;
+  auto restore = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<std::string> labels, index_.CanonicalLabelsOf(refs));
+    for (size_t i = 0; i < refs.size(); ++i) {
+      HeadSeries* series = head_.Create(refs[i], std::move(labels[i]));
+      if (!head_.RestoreOpenChunk(series, chunks[i])) {
+        return absl::DataLossError(
+            absl::StrCat("corrupt checkpointed chunk of series ref ", refs[i]));
+      }
+      series->indexed_partition = series->chunk_partition;
+      newest_partition_ = std::max(newest_partition_, series->chunk_partition);
+    }
+    refs.clear();
+    chunks.clear();
+    return absl::OkStatus();
+  };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
   for (it->Seek(kCheckpointChunkPrefix);
        it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
@@ -411,19 +433,32 @@ absl::Status Node::Rep::Recover() {
     if (!ParseCheckpointChunkKey(it->key().ToStringView(), &ref)) {
       return absl::DataLossError("malformed checkpoint key");
     }
-    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(ref));
-    if (!head_.RestoreOpenChunk(series, it->value().ToStringView())) {
-      return absl::DataLossError(absl::StrCat("corrupt checkpointed chunk of series ref ", ref));
-    }
-    series->indexed_partition = series->chunk_partition;
-    newest_partition_ = std::max(newest_partition_, series->chunk_partition);
+    refs.push_back(ref);
+    chunks.emplace_back(it->value().ToStringView());
+    if (refs.size() == kRestoreBatch) RETURN_IF_ERROR(restore());
   }
   RETURN_IF_ERROR(FromRocksDB(it->status(), "reading the checkpoint"));
   it.reset();
+  RETURN_IF_ERROR(restore());
+  const absl::Time checkpoint_loaded = absl::Now();
+  int64_t records = 0;
   RETURN_IF_ERROR(wal_->Replay([&](std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    ++records;
     return ReplayRecord(record);
   }));
-  return Checkpoint();
+  const absl::Time replayed = absl::Now();
+  // No checkpoint here: the WAL counts the replayed segments towards the next one, so what the
+  // next restart replays stays bounded, and being ready does not wait for the write.
+  RETURN_IF_ERROR(FlushPendingChunks());
+  auto seconds = [](absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDoubleSeconds(d)); };
+  base::LogInfo("recovered the head",
+                {{"series", absl::StrCat(head_.num_series())},
+                 {"checkpoint_load_seconds", seconds(checkpoint_loaded - start)},
+                 {"wal_records", absl::StrCat(records)},
+                 {"wal_samples", absl::StrCat(stats_.wal_replayed_samples)},
+                 {"wal_replay_seconds", seconds(replayed - checkpoint_loaded)},
+                 {"chunk_write_seconds", seconds(absl::Now() - replayed)}});
+  return absl::OkStatus();
 }
 
 // ---- Read --------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ struct NodeOptions {
   // fsync the WAL before acknowledging (power-loss durability). Without it a write survives a
   // process kill (the data is in the kernel) but not a machine crash.
   bool sync_wal = false;
+  // WAL volume after which the open chunks are checkpointed and the WAL they cover deleted:
+  // what a restart replays at most.
+  int64_t checkpoint_wal_bytes = int64_t{64} << 20;
 };
 
 // Counters for /metrics; read with stats(). Monotonic unless named active_*.

@@ -1,5 +1,7 @@
 #include "storage/node.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -367,6 +370,118 @@ TEST_F(NodeTest, ReopenAfterKillRecoversAcknowledgedSamples) {
   EXPECT_EQ(got[0].second, Pairs(samples));
 }
 
+// The crash test's writer, run in a process of its own: this binary started again with
+// KURA_CRASH_WRITER_DIR set. It writes step after step and reports each acknowledged step on
+// file descriptor 3 until it is killed. (A forked child of the test would share its RocksDB
+// thread pools' state without their threads.)
+constexpr int kCrashSeries = 20;
+
+model::Labels CrashSeriesLabels(int i) { return L({{"__name__", "s"}, {"i", std::to_string(i)}}); }
+
+// Step n writes timestamp n*1000 to every series; the value depends on both, so a sample from
+// the wrong step or series shows.
+double CrashValue(int64_t step, int series) { return static_cast<double>(step) * 1.5 + series; }
+
+NodeOptions CrashOptions(std::string data_dir) {
+  NodeOptions options;
+  options.data_dir = std::move(data_dir);
+  options.max_samples_per_chunk = 8;
+  options.checkpoint_wal_bytes = 4096;  // checkpoints all the time, so kills land in them
+  return options;
+}
+
+TEST(NodeCrashWriterHelper, WritesUntilKilled) {
+  const char* dir = std::getenv("KURA_CRASH_WRITER_DIR");
+  const char* first = std::getenv("KURA_CRASH_WRITER_FIRST");
+  if (dir == nullptr || first == nullptr) GTEST_SKIP() << "run by SurvivesRepeatedKills only";
+  absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(CrashOptions(dir));
+  ASSERT_TRUE(node.ok()) << node.status();
+  for (int64_t step = std::stoll(first); step < std::stoll(first) + 100000; ++step) {
+    model::WriteBatch batch;
+    for (int i = 0; i < kCrashSeries; ++i) {
+      batch.series.push_back({CrashSeriesLabels(i), {{step * 1000, CrashValue(step, i)}}});
+    }
+    ASSERT_TRUE((*node)->Write(batch).ok());
+    ASSERT_EQ(write(3, &step, sizeof(step)), static_cast<ssize_t>(sizeof(step)));
+  }
+}
+
+// Kills a writer process at random points, again and again: while it recovers, between
+// writes, in the middle of a write or a checkpoint. Every write it acknowledged must survive
+// every later crash.
+TEST_F(NodeTest, SurvivesRepeatedKillsAtRandomPoints) {
+  constexpr int kIterations = 60;
+  std::mt19937 rng(20261129);
+  int64_t acked = -1;  // every step up to this one was acknowledged
+  for (int iteration = 0; iteration < kIterations; ++iteration) {
+    // Both ends close on exec and sit above 3, so the writer gets exactly the write end as
+    // its descriptor 3.
+    int raw[2];
+    ASSERT_EQ(pipe2(raw, O_CLOEXEC), 0);
+    const int fds[2] = {fcntl(raw[0], F_DUPFD_CLOEXEC, 10), fcntl(raw[1], F_DUPFD_CLOEXEC, 10)};
+    close(raw[0]);
+    close(raw[1]);
+    ASSERT_GE(fds[0], 10);
+    ASSERT_GE(fds[1], 10);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 3);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);  // its banners
+    std::vector<std::string> env_strings = {
+        "KURA_CRASH_WRITER_DIR=" + options_.data_dir,
+        "KURA_CRASH_WRITER_FIRST=" + std::to_string(acked + 1)};
+    std::vector<char*> envp;
+    for (std::string& e : env_strings) envp.push_back(e.data());
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    envp.push_back(nullptr);
+    std::string exe = "/proc/self/exe";
+    std::string filter = "--gtest_filter=NodeCrashWriterHelper.WritesUntilKilled";
+    char* argv[] = {exe.data(), filter.data(), nullptr};
+    pid_t child = 0;
+    ASSERT_EQ(posix_spawn(&child, exe.c_str(), &actions, nullptr, argv, envp.data()), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    // Kill after a random number of acknowledgements; sometimes before the first, while the
+    // writer is still recovering.
+    const int acks_before_kill = static_cast<int>(rng() % 150);
+    int64_t step = 0;
+    int acks = 0;
+    for (; acks < acks_before_kill && read(fds[0], &step, sizeof(step)) == sizeof(step); ++acks) {
+      acked = step;
+    }
+    if (acks_before_kill == 0) usleep(rng() % 50000);
+    kill(child, SIGKILL);
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(wait_status))
+        << "writer exited with " << WEXITSTATUS(wait_status) << " in iteration " << iteration
+        << " after " << acks << " of " << acks_before_kill << " acknowledgements";
+    // Acknowledgements already in the pipe were given before the kill.
+    while (read(fds[0], &step, sizeof(step)) == sizeof(step)) acked = step;
+    close(fds[0]);
+    // Check now and then; otherwise crash straight into the next recovery.
+    if (iteration % 10 != 9) continue;
+    absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(CrashOptions(options_.data_dir));
+    ASSERT_TRUE(node.ok()) << node.status();
+    std::vector<SeriesSamples> got = ReadAll(**node, {M(MatchType::kEqual, "__name__", "s")},
+                                             INT64_MIN, INT64_MAX);
+    ASSERT_EQ(got.size(), static_cast<size_t>(kCrashSeries)) << "iteration " << iteration;
+    for (const SeriesSamples& series : got) {
+      const int i = std::stoi(series.first.substr(series.first.find('"') + 1));
+      // Every acknowledged step, and maybe a few written but not yet acknowledged.
+      ASSERT_GE(static_cast<int64_t>(series.second.size()), acked + 1)
+          << series.first << " after iteration " << iteration;
+      for (size_t k = 0; k < series.second.size(); ++k) {
+        ASSERT_EQ(series.second[k].first, static_cast<int64_t>(k) * 1000) << series.first;
+        ASSERT_EQ(series.second[k].second, CrashValue(static_cast<int64_t>(k), i))
+            << series.first;
+      }
+    }
+    // The next writer goes on from what is stored.
+    acked = static_cast<int64_t>(got[0].second.size()) - 1;
+  }
+}
+
 TEST_F(NodeTest, IdleSeriesLeaveTheHeadAndStayReadable) {
   options_.partition_length = absl::Hours(1);
   const model::Labels idle = L({{"__name__", "idle"}});
@@ -378,7 +493,7 @@ TEST_F(NodeTest, IdleSeriesLeaveTheHeadAndStayReadable) {
     ASSERT_TRUE(node->Write(Batch(busy, {{3 * kHourMs, 1}})).ok());
     EXPECT_EQ(node->stats().active_series, 2);
   }
-  std::unique_ptr<Node> node = OpenNode();  // recovery ends with a checkpoint
+  std::unique_ptr<Node> node = OpenNode();  // the clean close checkpointed
   ASSERT_NE(node, nullptr);
   EXPECT_EQ(node->stats().active_series, 1);
   std::vector<SeriesSamples> got =

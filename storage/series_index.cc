@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
@@ -30,7 +31,7 @@ absl::StatusOr<std::optional<uint64_t>> SeriesIndex::Lookup(
   return DecodeUint64BE(value);
 }
 
-absl::StatusOr<std::vector<model::Labels>> SeriesIndex::LabelsOf(
+absl::StatusOr<std::vector<std::string>> SeriesIndex::CanonicalLabelsOf(
     absl::Span<const uint64_t> refs) const {
   std::vector<std::string> keys;
   keys.reserve(refs.size());
@@ -40,13 +41,21 @@ absl::StatusOr<std::vector<model::Labels>> SeriesIndex::LabelsOf(
   std::vector<std::string> values;
   std::vector<rocksdb::Status> statuses =
       db_->MultiGet(rocksdb::ReadOptions(), families, key_slices, &values);
-  std::vector<model::Labels> out(refs.size());
   for (size_t i = 0; i < refs.size(); ++i) {
     if (statuses[i].IsNotFound()) {
       return absl::DataLossError(absl::StrCat("series ref ", refs[i], " has no labels"));
     }
     if (!statuses[i].ok()) return FromRocksDB(statuses[i], "reading series labels");
-    if (!model::Labels::ParseCanonical(values[i], &out[i])) {
+  }
+  return values;
+}
+
+absl::StatusOr<std::vector<model::Labels>> SeriesIndex::LabelsOf(
+    absl::Span<const uint64_t> refs) const {
+  ASSIGN_OR_RETURN(std::vector<std::string> canonical, CanonicalLabelsOf(refs));
+  std::vector<model::Labels> out(refs.size());
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (!model::Labels::ParseCanonical(canonical[i], &out[i])) {
       return absl::DataLossError(absl::StrCat("malformed labels of series ref ", refs[i]));
     }
   }

@@ -35,6 +35,9 @@ class SeriesIndex {
   absl::StatusOr<std::optional<uint64_t>> Lookup(std::string_view canonical_labels) const;
   // The labels of each ref, in order. DataLoss when one is missing.
   absl::StatusOr<std::vector<model::Labels>> LabelsOf(absl::Span<const uint64_t> refs) const;
+  // The same as canonical bytes (model::Labels::CanonicalBytes), as stored: no parsing.
+  absl::StatusOr<std::vector<std::string>> CanonicalLabelsOf(
+      absl::Span<const uint64_t> refs) const;
 
   // A new ref; it becomes durable only with AddToBatch's batch.
   uint64_t AllocateRef() { return next_ref_++; }

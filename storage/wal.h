@@ -72,7 +72,8 @@ class Wal {
   // Deletes the segments before `first_kept`.
   absl::Status Truncate(uint64_t first_kept);
 
-  // Bytes appended since Open or the last Rotate.
+  // Bytes appended since the last Rotate; after Open, the bytes of the segments found there,
+  // since they stay until the next rotation and truncation.
   int64_t bytes_since_rotate() const { return bytes_since_rotate_; }
   int num_segments() const { return static_cast<int>(segments_.size()); }
 
@@ -87,6 +88,7 @@ class Wal {
   int fd_ = -1;
   int64_t offset_ = 0;  // end of the last whole record in the open segment
   int64_t bytes_since_rotate_ = 0;
+  int64_t replay_bytes_ = 0;  // of the segments found at Open, until the first is opened
   absl::Status broken_;  // set when an append could not be undone
 };
 
