@@ -11,7 +11,7 @@ TEST(Utf8Test, AcceptsWellFormedText) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("node_cpu_seconds_total"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x88"));  // é € 📈
-  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));                            // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));                           // U+10FFFF
 }
 
 TEST(Utf8Test, RefusesWhatGoRefuses) {

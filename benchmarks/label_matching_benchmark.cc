@@ -33,7 +33,8 @@ void RunMatcher(benchmark::State& state, MatchType type, const std::string& valu
   }
   benchmark::DoNotOptimize(matched);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(values.size()));
-  state.counters["matched"] = static_cast<double>(matched) / static_cast<double>(state.iterations());
+  state.counters["matched"] =
+      static_cast<double>(matched) / static_cast<double>(state.iterations());
 }
 
 void BM_MatchEqual(benchmark::State& state) {

@@ -214,8 +214,8 @@ absl::Status ParseTimeSeries(std::string_view data, model::TimeSeries* series) {
   // As sent, sorted or not: validation rejects unsorted names with a message.
   series->labels = model::Labels::FromSorted(std::move(labels));
   if (has_histograms) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "series ", DescribeSeries(series->labels), ": native histograms are not supported yet"));
+    return absl::InvalidArgumentError(absl::StrCat("series ", DescribeSeries(series->labels),
+                                                   ": native histograms are not supported yet"));
   }
   return absl::OkStatus();
 }

@@ -12,10 +12,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/log.h"
-#include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -55,9 +55,9 @@ bool SameBits(double a, double b) {
 struct SeriesWrite {
   const model::Labels* labels = nullptr;
   std::string canonical;
-  WalSamples samples;  // sorted and validated: only new samples remain
-  HeadSeries* head = nullptr;          // null when the series is not in the head
-  std::optional<uint64_t> ref;         // unset for a series never written
+  WalSamples samples;           // sorted and validated: only new samples remain
+  HeadSeries* head = nullptr;   // null when the series is not in the head
+  std::optional<uint64_t> ref;  // unset for a series never written
   std::optional<model::Sample> newest;
 };
 

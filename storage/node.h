@@ -57,8 +57,8 @@ class Node : public model::SeriesWriter, public model::SeriesReader {
       absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms) override;
   absl::StatusOr<std::vector<std::string>> LabelValues(
-      std::string_view name, absl::Span<const model::LabelMatcher> matchers,
-      int64_t min_time_ms, int64_t max_time_ms) override;
+      std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+      int64_t max_time_ms) override;
 
   NodeStats stats() const;
 

@@ -298,8 +298,10 @@ TEST_F(NodeTest, ReopenAfterCloseRecoversEverythingAndEmptiesTheWal) {
     EXPECT_EQ(segments, 1);
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-        {rocksdb::kDefaultColumnFamilyName, {}}, {std::string(kSeriesFamily), {}},
-        {std::string(kPostingsFamily), {}},      {std::string(kChunksFamily), {}},
+        {rocksdb::kDefaultColumnFamilyName, {}},
+        {std::string(kSeriesFamily), {}},
+        {std::string(kPostingsFamily), {}},
+        {std::string(kChunksFamily), {}},
         {std::string(kHeadFamily), {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, options_.data_dir, families, &handles, &raw).ok());
@@ -427,9 +429,8 @@ TEST_F(NodeTest, SurvivesRepeatedKillsAtRandomPoints) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 3);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);  // its banners
-    std::vector<std::string> env_strings = {
-        "KURA_CRASH_WRITER_DIR=" + options_.data_dir,
-        "KURA_CRASH_WRITER_FIRST=" + std::to_string(acked + 1)};
+    std::vector<std::string> env_strings = {"KURA_CRASH_WRITER_DIR=" + options_.data_dir,
+                                            "KURA_CRASH_WRITER_FIRST=" + std::to_string(acked + 1)};
     std::vector<char*> envp;
     for (std::string& e : env_strings) envp.push_back(e.data());
     for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
@@ -463,8 +464,8 @@ TEST_F(NodeTest, SurvivesRepeatedKillsAtRandomPoints) {
     if (iteration % 10 != 9) continue;
     absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(CrashOptions(options_.data_dir));
     ASSERT_TRUE(node.ok()) << node.status();
-    std::vector<SeriesSamples> got = ReadAll(**node, {M(MatchType::kEqual, "__name__", "s")},
-                                             INT64_MIN, INT64_MAX);
+    std::vector<SeriesSamples> got =
+        ReadAll(**node, {M(MatchType::kEqual, "__name__", "s")}, INT64_MIN, INT64_MAX);
     ASSERT_EQ(got.size(), static_cast<size_t>(kCrashSeries)) << "iteration " << iteration;
     for (const SeriesSamples& series : got) {
       const int i = std::stoi(series.first.substr(series.first.find('"') + 1));
@@ -473,8 +474,7 @@ TEST_F(NodeTest, SurvivesRepeatedKillsAtRandomPoints) {
           << series.first << " after iteration " << iteration;
       for (size_t k = 0; k < series.second.size(); ++k) {
         ASSERT_EQ(series.second[k].first, static_cast<int64_t>(k) * 1000) << series.first;
-        ASSERT_EQ(series.second[k].second, CrashValue(static_cast<int64_t>(k), i))
-            << series.first;
+        ASSERT_EQ(series.second[k].second, CrashValue(static_cast<int64_t>(k), i)) << series.first;
       }
     }
     // The next writer goes on from what is stored.

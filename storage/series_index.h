@@ -36,8 +36,7 @@ class SeriesIndex {
   // The labels of each ref, in order. DataLoss when one is missing.
   absl::StatusOr<std::vector<model::Labels>> LabelsOf(absl::Span<const uint64_t> refs) const;
   // The same as canonical bytes (model::Labels::CanonicalBytes), as stored: no parsing.
-  absl::StatusOr<std::vector<std::string>> CanonicalLabelsOf(
-      absl::Span<const uint64_t> refs) const;
+  absl::StatusOr<std::vector<std::string>> CanonicalLabelsOf(absl::Span<const uint64_t> refs) const;
 
   // A new ref; it becomes durable only with AddToBatch's batch.
   uint64_t AllocateRef() { return next_ref_++; }

@@ -43,8 +43,8 @@ uint32_t DecodeFixed32(const char* p) {
 }
 
 absl::Status ErrnoError(std::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat(std::string(what), " ", path, ": ",
-                                             std::strerror(errno)));
+  return absl::UnavailableError(
+      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
 }
 
 bool WriteAll(int fd, std::string_view data) {
@@ -126,8 +126,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, Options o
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    return absl::UnavailableError(absl::StrCat("creating WAL directory ", dir, ": ",
-                                               error.message()));
+    return absl::UnavailableError(
+        absl::StrCat("creating WAL directory ", dir, ": ", error.message()));
   }
   std::unique_ptr<Wal> wal(new Wal(dir, options));
   for (const std::filesystem::directory_entry& entry :
@@ -137,8 +137,8 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, Options o
     if (name.size() == 16 && absl::SimpleHexAtoi(name, &index)) wal->segments_.push_back(index);
   }
   if (error) {
-    return absl::UnavailableError(absl::StrCat("listing WAL directory ", dir, ": ",
-                                               error.message()));
+    return absl::UnavailableError(
+        absl::StrCat("listing WAL directory ", dir, ": ", error.message()));
   }
   std::sort(wal->segments_.begin(), wal->segments_.end());
   // What a restart would replay counts towards the next checkpoint, as if just appended.
@@ -194,8 +194,7 @@ absl::Status Wal::Replay(absl::FunctionRef<absl::Status(std::string_view record)
       }
       if (whole) {
         payload.resize(length);
-        whole = ReadAt(fd, payload.data(), length, offset + kHeaderBytes) &&
-                Crc32(payload) == crc;
+        whole = ReadAt(fd, payload.data(), length, offset + kHeaderBytes) && Crc32(payload) == crc;
       }
       if (!whole) {
         if (i + 1 < count) {

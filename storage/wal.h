@@ -89,7 +89,7 @@ class Wal {
   int64_t offset_ = 0;  // end of the last whole record in the open segment
   int64_t bytes_since_rotate_ = 0;
   int64_t replay_bytes_ = 0;  // of the segments found at Open, until the first is opened
-  absl::Status broken_;  // set when an append could not be undone
+  absl::Status broken_;       // set when an append could not be undone
 };
 
 }  // namespace kura::storage

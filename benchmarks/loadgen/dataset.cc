@@ -35,8 +35,8 @@ size_t DraftSize(const std::vector<Draft>& family) {
 
 // node_exporter: family k is one CPU, then disks, network devices and filesystems.
 std::vector<Draft> NodeFamily(int k) {
-  static const char* kModes[] = {"idle", "iowait", "irq", "nice", "softirq", "steal", "system",
-                                 "user"};
+  static const char* kModes[] = {"idle",    "iowait", "irq",    "nice",
+                                 "softirq", "steal",  "system", "user"};
   std::vector<Draft> out;
   if (k == 0) {
     out.push_back({"node_load1", {}, SeriesKind::kGauge, 2});
@@ -50,30 +50,32 @@ std::vector<Draft> NodeFamily(int k) {
   if (k <= 16) {
     const std::string cpu = absl::StrCat(k - 1);
     for (const char* mode : kModes) {
-      out.push_back({"node_cpu_seconds_total", {{"cpu", cpu}, {"mode", mode}},
-                     SeriesKind::kCounterFloat, std::string(mode) == "idle" ? 14 : 0.3});
+      out.push_back({"node_cpu_seconds_total",
+                     {{"cpu", cpu}, {"mode", mode}},
+                     SeriesKind::kCounterFloat,
+                     std::string(mode) == "idle" ? 14 : 0.3});
     }
     return out;
   }
   if (k <= 24) {
     const std::string device = absl::StrCat("nvme", k - 17, "n1");
     out.push_back({"node_disk_read_bytes_total", {{"device", device}}, SeriesKind::kCounter, 4e5});
-    out.push_back({"node_disk_written_bytes_total", {{"device", device}}, SeriesKind::kCounter,
-                   9e5});
-    out.push_back({"node_disk_io_time_seconds_total", {{"device", device}},
-                   SeriesKind::kCounterFloat, 0.4});
+    out.push_back(
+        {"node_disk_written_bytes_total", {{"device", device}}, SeriesKind::kCounter, 9e5});
+    out.push_back(
+        {"node_disk_io_time_seconds_total", {{"device", device}}, SeriesKind::kCounterFloat, 0.4});
     out.push_back({"node_filesystem_avail_bytes", {{"device", device}}, SeriesKind::kGauge, 2e11});
-    out.push_back({"node_filesystem_size_bytes", {{"device", device}}, SeriesKind::kConstant,
-                   5e11});
+    out.push_back(
+        {"node_filesystem_size_bytes", {{"device", device}}, SeriesKind::kConstant, 5e11});
     return out;
   }
   const std::string device = absl::StrCat("eth", k - 25);
-  out.push_back({"node_network_receive_bytes_total", {{"device", device}}, SeriesKind::kCounter,
-                 2e6});
-  out.push_back({"node_network_transmit_bytes_total", {{"device", device}}, SeriesKind::kCounter,
-                 1e6});
-  out.push_back({"node_network_receive_errs_total", {{"device", device}}, SeriesKind::kConstant,
-                 0});
+  out.push_back(
+      {"node_network_receive_bytes_total", {{"device", device}}, SeriesKind::kCounter, 2e6});
+  out.push_back(
+      {"node_network_transmit_bytes_total", {{"device", device}}, SeriesKind::kCounter, 1e6});
+  out.push_back(
+      {"node_network_receive_errs_total", {{"device", device}}, SeriesKind::kConstant, 0});
   out.push_back({"node_network_up", {{"device", device}}, SeriesKind::kConstant, 1});
   return out;
 }
@@ -92,17 +94,21 @@ std::vector<Draft> KubeStateFamily(int target, int k) {
                    std::string(phase) == "Running" ? 1.0 : 0.0});
   }
   out.push_back({"kube_pod_info", {{"namespace", ns}, {"pod", pod}}, SeriesKind::kConstant, 1});
-  out.push_back({"kube_pod_container_status_restarts_total", {{"namespace", ns}, {"pod", pod}},
-                 SeriesKind::kCounter, 0.002});
-  out.push_back({"kube_pod_container_resource_requests", {{"namespace", ns}, {"pod", pod}},
-                 SeriesKind::kConstant, 0.25});
+  out.push_back({"kube_pod_container_status_restarts_total",
+                 {{"namespace", ns}, {"pod", pod}},
+                 SeriesKind::kCounter,
+                 0.002});
+  out.push_back({"kube_pod_container_resource_requests",
+                 {{"namespace", ns}, {"pod", pod}},
+                 SeriesKind::kConstant,
+                 0.25});
   return out;
 }
 
 // An HTTP service: family 0 is process metrics, family k a handler with both methods.
 std::vector<Draft> AppFamily(int k) {
-  static const char* kResources[] = {"orders", "users", "carts", "items", "sessions",
-                                     "payments", "search", "reviews"};
+  static const char* kResources[] = {"orders",   "users",    "carts",  "items",
+                                     "sessions", "payments", "search", "reviews"};
   static const char* kCodes[] = {"200", "201", "400", "404", "500", "503"};
   std::vector<Draft> out;
   if (k == 0) {
@@ -175,8 +181,8 @@ void Dataset::BuildCatalog() {
 
 void Dataset::AddTarget(int target) {
   const int job = target % 3;
-  const size_t limit = std::min<size_t>(series_.size() + options_.series_per_target,
-                                        options_.num_series);
+  const size_t limit =
+      std::min<size_t>(series_.size() + options_.series_per_target, options_.num_series);
   const int ip = target / 3;
   for (int k = 0; series_.size() < limit; ++k) {
     std::vector<Draft> family;
@@ -185,8 +191,10 @@ void Dataset::AddTarget(int target) {
     if (job == 2 && k < 33) family = AppFamily(k);
     if (family.empty() || DraftSize(family) > limit - series_.size()) {
       // Fill up with constant collector-status series, as exporters expose many of.
-      family = {{"scrape_collector_success", {{"collector", absl::StrCat("c", k)}},
-                 SeriesKind::kConstant, 1}};
+      family = {{"scrape_collector_success",
+                 {{"collector", absl::StrCat("c", k)}},
+                 SeriesKind::kConstant,
+                 1}};
     }
     for (Draft& d : family) {
       std::vector<Label> labels = std::move(d.labels);
@@ -279,12 +287,12 @@ void Dataset::ReplacePods(int target, int generation, Step* step) {
     if (first_pod_[i].empty()) continue;
     // A deterministic stand-in for the random suffix Kubernetes gives a new pod.
     const uint64_t suffix = (static_cast<uint64_t>(generation) * 0x9e3779b97f4a7c15ULL +
-                             static_cast<uint64_t>(target)) % 0xfffff;
+                             static_cast<uint64_t>(target)) %
+                            0xfffff;
     std::vector<Label> labels;
     for (const Label& l : series_[i].labels) {
-      labels.push_back(l.name == "pod" ? Label{l.name, absl::StrCat(first_pod_[i], "-",
-                                                                   absl::Hex(suffix))}
-                                       : l);
+      labels.push_back(
+          l.name == "pod" ? Label{l.name, absl::StrCat(first_pod_[i], "-", absl::Hex(suffix))} : l);
     }
     series_[i].labels = model::Labels::FromUnsorted(std::move(labels));
     step->relabeled_series.push_back(i);

@@ -71,8 +71,8 @@ TEST(DatasetTest, SeriesCountAndLabelShapes) {
   EXPECT_EQ(jobs, (std::set<std::string>{"node", "kube-state-metrics", "api"}));
   EXPECT_EQ(per_instance.size(), 3u);
   for (const auto& [instance, n] : per_instance) EXPECT_EQ(n, 200) << instance;
-  for (const char* name : {"cpu", "mode", "device", "le", "code", "method", "handler", "pod",
-                           "namespace"}) {
+  for (const char* name :
+       {"cpu", "mode", "device", "le", "code", "method", "handler", "pod", "namespace"}) {
     EXPECT_TRUE(label_names.count(name)) << name;
   }
 }

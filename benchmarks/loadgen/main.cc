@@ -108,15 +108,21 @@ absl::Status Run(const Flags& flags) {
       ++requests;
     }
   }
-  std::fprintf(stderr, "%s", absl::StrFormat(
-      "encoded series=%d targets=%d steps=%d samples=%d requests=%d bytes=%d in %.1fs\n",
-      flags.series, dataset.num_targets(), options.num_steps, samples, requests, bytes,
-      absl::ToDoubleSeconds(absl::Now() - encode_start)).c_str());
+  std::fprintf(
+      stderr, "%s",
+      absl::StrFormat(
+          "encoded series=%d targets=%d steps=%d samples=%d requests=%d bytes=%d in %.1fs\n",
+          flags.series, dataset.num_targets(), options.num_steps, samples, requests, bytes,
+          absl::ToDoubleSeconds(absl::Now() - encode_start))
+          .c_str());
   if (flags.dry_run) {
-    std::printf("%s", absl::StrFormat(
-        "dry-run series=%d samples=%d requests=%d encoded_bytes=%d bytes_per_sample=%.2f\n",
-        flags.series, samples, requests, bytes,
-        static_cast<double>(bytes) / static_cast<double>(samples)).c_str());
+    std::printf(
+        "%s",
+        absl::StrFormat(
+            "dry-run series=%d samples=%d requests=%d encoded_bytes=%d bytes_per_sample=%.2f\n",
+            flags.series, samples, requests, bytes,
+            static_cast<double>(bytes) / static_cast<double>(samples))
+            .c_str());
     return absl::OkStatus();
   }
 
@@ -135,12 +141,14 @@ absl::Status Run(const Flags& flags) {
   for (const auto& [code, n] : stats.non_2xx) {
     absl::StrAppend(&non_2xx, non_2xx.empty() ? "" : ",", code, ":", n);
   }
-  std::printf("%s", absl::StrFormat(
-      "samples_sent=%d acknowledged=%d seconds=%.2f samples_per_second=%.0f requests=%d "
-      "connections=%d non_2xx={%s} transport_errors=%d client_cpu_seconds=%.2f\n",
-      stats.samples_sent, stats.samples_acknowledged, seconds,
-      static_cast<double>(stats.samples_acknowledged) / seconds, stats.requests,
-      flags.connections, non_2xx, stats.transport_errors, client_cpu).c_str());
+  std::printf(
+      "%s", absl::StrFormat(
+                "samples_sent=%d acknowledged=%d seconds=%.2f samples_per_second=%.0f requests=%d "
+                "connections=%d non_2xx={%s} transport_errors=%d client_cpu_seconds=%.2f\n",
+                stats.samples_sent, stats.samples_acknowledged, seconds,
+                static_cast<double>(stats.samples_acknowledged) / seconds, stats.requests,
+                flags.connections, non_2xx, stats.transport_errors, client_cpu)
+                .c_str());
   if (stats.samples_acknowledged != stats.samples_sent) {
     return absl::DataLossError("some requests were not acknowledged");
   }
