@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/temp_dir.h"
 #include "gtest/gtest.h"
 #include "ingest/remote_write_handler.h"
 #include "model/matcher.h"
@@ -50,11 +51,10 @@ base::HttpRequest Post(const prometheus::WriteRequest& request) {
 class RemoteWriteNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr ? tmp : "/tmp") + "/remote_write_node_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("remote_write_node_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    dir_ = temp_.path();
     absl::StatusOr<std::unique_ptr<storage::Node>> node =
         storage::Node::Open({.data_dir = dir_ + "/data"});
     ASSERT_TRUE(node.ok()) << node.status();
@@ -64,7 +64,6 @@ class RemoteWriteNodeTest : public ::testing::Test {
   void TearDown() override {
     handler_.reset();
     node_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Every stored sample of metric `name`, as "labels@t=v" lines in series order.
@@ -97,6 +96,7 @@ class RemoteWriteNodeTest : public ::testing::Test {
   }
 
   const int64_t now_ms_ = absl::ToUnixMillis(absl::Now());
+  base::TempDir temp_;  // destroyed after the members below, which use it
   std::string dir_;
   base::Registry registry_;
   std::unique_ptr<storage::Node> node_;

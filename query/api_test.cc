@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "base/temp_dir.h"
 #include "gtest/gtest.h"
 #include "model/write_batch.h"
 #include "query/engine.h"
@@ -21,12 +22,10 @@ model::TimeSeries Series(std::vector<model::Label> labels, std::vector<model::Sa
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        (tmp != nullptr ? std::string(tmp) : std::filesystem::temp_directory_path().string()) +
-        "/api_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("api_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    dir_ = temp_.path();
     absl::StatusOr<std::unique_ptr<storage::Node>> node =
         storage::Node::Open(storage::NodeOptions{.data_dir = dir_ + "/data"});
     ASSERT_TRUE(node.ok()) << node.status();
@@ -37,10 +36,9 @@ class ApiTest : public ::testing::Test {
                                   {{0, 1}, {15000, 1}, {30000, 0}}));
     batch.series.push_back(
         Series({{"__name__", "up"}, {"job", "node"}, {"instance", "b"}}, {{0, 1}, {15000, 1}}));
-    batch.series.push_back(Series(
-        {{"__name__", "other"}, {"job", "prometheus"}, {"instance", "a"}}, {{30000, 1e21}}));
     batch.series.push_back(
-        Series({{"__name__", "html"}, {"path", "<a>&b"}}, {{30000, 0.1}}));
+        Series({{"__name__", "other"}, {"job", "prometheus"}, {"instance", "a"}}, {{30000, 1e21}}));
+    batch.series.push_back(Series({{"__name__", "html"}, {"path", "<a>&b"}}, {{30000, 0.1}}));
     ASSERT_TRUE(node_->Write(batch).ok());
 
     engine_ = std::make_unique<Engine>(node_.get(), EngineOptions{});
@@ -54,7 +52,6 @@ class ApiTest : public ::testing::Test {
     api_.reset();
     engine_.reset();
     node_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   base::HttpResponse Get(const std::string& path, const std::string& query = "") {
@@ -89,10 +86,11 @@ class ApiTest : public ::testing::Test {
                    const std::string& message) {
     EXPECT_EQ(response.status, status) << response.body;
     EXPECT_EQ(response.content_type, "application/json");
-    EXPECT_EQ(response.body, "{\"status\":\"error\",\"errorType\":\"" + type +
-                                 "\",\"error\":\"" + message + "\"}");
+    EXPECT_EQ(response.body, "{\"status\":\"error\",\"errorType\":\"" + type + "\",\"error\":\"" +
+                                 message + "\"}");
   }
 
+  base::TempDir temp_;  // destroyed after the members below, which use it
   std::string dir_;
   std::unique_ptr<storage::Node> node_;
   std::unique_ptr<Engine> engine_;
@@ -134,11 +132,11 @@ TEST_F(ApiTest, InstantQueryScalarAndString) {
 }
 
 TEST_F(ApiTest, RangeQueryMatrix) {
-  EXPECT_EQ(Ok(Get("/api/v1/query_range",
-                   "query=up%7Binstance%3D%22a%22%7D&start=0&end=30&step=15s")),
-            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
-            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
-            "\"values\":[[0,\"1\"],[15,\"1\"],[30,\"0\"]]}]}}");
+  EXPECT_EQ(
+      Ok(Get("/api/v1/query_range", "query=up%7Binstance%3D%22a%22%7D&start=0&end=30&step=15s")),
+      "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+      "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+      "\"values\":[[0,\"1\"],[15,\"1\"],[30,\"0\"]]}]}}");
   EXPECT_EQ(Ok(Post("/api/v1/query_range", "query=time()&start=0&end=1&step=0.5")),
             "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
             "{\"metric\":{},\"values\":[[0,\"0\"],[0.500,\"0.5\"],[1,\"1\"]]}]}}");
@@ -189,9 +187,9 @@ TEST_F(ApiTest, SeriesUnionOfMatchersWithLimit) {
   constexpr char kOther[] = "{\"__name__\":\"other\",\"instance\":\"a\",\"job\":\"prometheus\"}";
   EXPECT_EQ(Ok(Get("/api/v1/series", "match[]=up")),
             std::string("{\"status\":\"success\",\"data\":[") + kUpA + "," + kUpB + "]}");
-  EXPECT_EQ(Ok(Post("/api/v1/series", "match%5B%5D=up&match%5B%5D=other&match%5B%5D=up")),
-            std::string("{\"status\":\"success\",\"data\":[") + kOther + "," + kUpA + "," +
-                kUpB + "]}");
+  EXPECT_EQ(
+      Ok(Post("/api/v1/series", "match%5B%5D=up&match%5B%5D=other&match%5B%5D=up")),
+      std::string("{\"status\":\"success\",\"data\":[") + kOther + "," + kUpA + "," + kUpB + "]}");
   EXPECT_EQ(Ok(Get("/api/v1/series", "match[]=up&limit=1")),
             std::string("{\"status\":\"success\",\"data\":[") + kUpA +
                 "],\"warnings\":[\"results truncated due to limit\"]}");
@@ -237,8 +235,7 @@ TEST_F(ApiTest, StaticEndpoints) {
             "\"branch\":\"main\",\"buildUser\":\"me\",\"buildDate\":\"today\","
             "\"goVersion\":\"g++\"}}");
   EXPECT_EQ(Ok(Get("/api/v1/metadata")), "{\"status\":\"success\",\"data\":{}}");
-  EXPECT_EQ(Ok(Get("/api/v1/query_exemplars", "query=up")),
-            "{\"status\":\"success\",\"data\":[]}");
+  EXPECT_EQ(Ok(Get("/api/v1/query_exemplars", "query=up")), "{\"status\":\"success\",\"data\":[]}");
   EXPECT_EQ(Get("/api/v1/nothing").status, 404);
 }
 
@@ -258,13 +255,12 @@ TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
   base::HttpResponse response;
   api_->Handle(request, &response);
   EXPECT_EQ(response.status, 405);
-  for (const char* get_only : {"/api/v1/label/job/values", "/api/v1/status/buildinfo",
-                               "/api/v1/metadata"}) {
+  for (const char* get_only :
+       {"/api/v1/label/job/values", "/api/v1/status/buildinfo", "/api/v1/metadata"}) {
     EXPECT_EQ(Post(get_only, "").status, 405) << get_only;
   }
   for (const char* both : {"/api/v1/query", "/api/v1/query_range", "/api/v1/series",
-                           "/api/v1/labels", "/api/v1/query_exemplars",
-                           "/api/v1/format_query"}) {
+                           "/api/v1/labels", "/api/v1/query_exemplars", "/api/v1/format_query"}) {
     EXPECT_NE(Post(both, "").status, 405) << both;
   }
 }

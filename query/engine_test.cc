@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/sample.h"
@@ -28,20 +29,17 @@ constexpr int64_t kMinute = 60'000;
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/engine_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("engine_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    dir_ = temp_.path();
     storage::NodeOptions options;
     options.data_dir = dir_;
     auto node = storage::Node::Open(options);
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
   }
-  void TearDown() override {
-    node_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { node_.reset(); }
 
   // Writes `values` at 0, step, 2*step, ... ; NaN entries are skipped, `stale` writes a marker.
   void Load(std::vector<model::Label> labels, int64_t step_ms, std::vector<double> values) {
@@ -78,6 +76,7 @@ class EngineTest : public ::testing::Test {
     return buf;
   }
 
+  base::TempDir temp_;  // destroyed after the members below, which use it
   std::string dir_;
   std::unique_ptr<storage::Node> node_;
 };
@@ -360,8 +359,7 @@ TEST_F(EngineTest, BinopFillModifiers) {
     }
     got.push_back(line);
   }
-  EXPECT_THAT(got, ElementsAre("{k=\"a\"} 0:110 5:200 10:30", "{k=\"b\"} 0:20",
-                               "{k=\"c\"} 0:300"));
+  EXPECT_THAT(got, ElementsAre("{k=\"a\"} 0:110 5:200 10:30", "{k=\"b\"} 0:20", "{k=\"c\"} 0:300"));
 
   // Off by default: the parser refuses the modifier.
   auto off = MakeEngine().InstantQuery("l + fill(0) r", 0);
@@ -380,8 +378,7 @@ TEST_F(EngineTest, AnchoredAndSmoothedModifiers) {
   EXPECT_THAT(Instant("delta(metric[1m] anchored)", 80'000, options), ElementsAre("{}=7"));
   EXPECT_THAT(Instant("changes(metric[1m] anchored)", 80'000, options), ElementsAre("{}=4"));
   // Smoothed: values interpolated at both edges of the window.
-  EXPECT_THAT(Instant("increase(metric[1m] smoothed)", 20'000, options),
-              ElementsAre("{}=1.33333"));
+  EXPECT_THAT(Instant("increase(metric[1m] smoothed)", 20'000, options), ElementsAre("{}=1.33333"));
   EXPECT_THAT(Instant("rate(metric[1m] smoothed)", 125'000, options), ElementsAre("{}=0.1"));
   // An instant selector interpolates between the samples around each step.
   EXPECT_THAT(Instant("metric smoothed", 20'000, options), ElementsAre("metric=2.33333"));

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -90,15 +91,12 @@ std::vector<std::pair<int64_t, double>> Pairs(const std::vector<model::Sample>& 
 class NodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        (tmp != nullptr ? std::string(tmp) : std::filesystem::temp_directory_path().string()) +
-        "/node_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("node_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    dir_ = temp_.path();
     options_.data_dir = dir_ + "/data";
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Node> OpenNode() {
     absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(options_);
@@ -106,6 +104,7 @@ class NodeTest : public ::testing::Test {
     return node.ok() ? std::move(*node) : nullptr;
   }
 
+  base::TempDir temp_;  // destroyed after the members below, which use it
   std::string dir_;
   NodeOptions options_;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/sample.h"
@@ -55,14 +56,11 @@ TEST(WalRecordTest, RejectsTruncatedAndTrailingBytes) {
 class WalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern =
-        (tmp != nullptr ? std::string(tmp) : std::filesystem::temp_directory_path().string()) +
-        "/wal_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("wal_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    dir_ = temp_.path();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Wal> Open() {
     absl::StatusOr<std::unique_ptr<Wal>> wal = Wal::Open(dir_, {});
@@ -90,6 +88,7 @@ class WalTest : public ::testing::Test {
     return out;
   }
 
+  base::TempDir temp_;  // destroyed after the members below, which use it
   std::string dir_;
 };
 
