@@ -96,6 +96,10 @@ class Node::Rep {
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms);
   NodeStats stats() const;
+  absl::Status WriteHealth() const {
+    absl::ReaderMutexLock lock(&mu_);
+    return write_health_;
+  }
 
  private:
   absl::Status Merge(const model::WriteBatch& batch, std::vector<SeriesWrite>* writes) const;
@@ -130,6 +134,7 @@ class Node::Rep {
   const Querier querier_;
   Head head_ ABSL_GUARDED_BY(mu_);
   NodeStats stats_ ABSL_GUARDED_BY(mu_);
+  absl::Status write_health_ ABSL_GUARDED_BY(mu_);
   // The latest partition any sample fell into; series idle since before the one preceding it
   // leave the head at the next checkpoint.
   int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
@@ -311,12 +316,14 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
     wal_series.push_back({*write.ref, write.samples});
   }
   if (wb.Count() > 0) {
-    RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing the index"));
+    write_health_ = FromRocksDB(db_->Write(write_options_, &wb), "writing the index");
+    RETURN_IF_ERROR(write_health_);
   }
   stats_.series_created += created;
   std::string record;
   EncodeWalRecord(wal_series, &record);
-  RETURN_IF_ERROR(wal_->Append(record));
+  write_health_ = wal_->Append(record);
+  RETURN_IF_ERROR(write_health_);
 
   for (SeriesWrite& write : writes) ApplyToHead(&write);
   // The samples are durable in the WAL from here on; moving them into chunks or a checkpoint
@@ -587,5 +594,6 @@ absl::StatusOr<std::vector<std::string>> Node::LabelValues(
 }
 
 NodeStats Node::stats() const { return rep_->stats(); }
+absl::Status Node::WriteHealth() const { return rep_->WriteHealth(); }
 
 }  // namespace kura::storage

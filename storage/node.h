@@ -62,6 +62,10 @@ class Node : public model::SeriesWriter, public model::SeriesReader {
 
   NodeStats stats() const;
 
+  // OK while writes succeed; after a write failed to reach the index or the WAL (disk full, I/O
+  // error), that error until a write succeeds again. /-/ready reports it.
+  absl::Status WriteHealth() const;
+
  private:
   class Rep;  // defined in node.cc
   explicit Node(std::unique_ptr<Rep> rep);

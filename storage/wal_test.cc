@@ -1,6 +1,9 @@
 #include "storage/wal.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <bit>
@@ -166,6 +169,27 @@ TEST_F(WalTest, CorruptionBeforeTheNewestSegmentIsDataLoss) {
   Replay(&status);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("corrupt WAL record"));
+}
+
+// A full disk, simulated with a file size limit: the append fails part way, what it wrote is
+// taken back, and the log goes on once there is room again.
+TEST_F(WalTest, AFailedAppendIsTakenBackAndLaterAppendsWork) {
+  std::unique_ptr<Wal> wal = Open();
+  ASSERT_TRUE(wal->Append("before").ok());
+  signal(SIGXFSZ, SIG_IGN);  // report EFBIG instead of killing the process
+  rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit small = old_limit;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  const absl::Status failed = wal->Append(std::string(10000, 'x'));
+  const absl::Status after = wal->Append("after");
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+  EXPECT_THAT(std::string(failed.message()), ::testing::HasSubstr("File too large"));
+  EXPECT_TRUE(after.ok()) << after;
+  wal.reset();
+  EXPECT_EQ(Replay(), (std::vector<std::string>{"before", "after"}));
 }
 
 TEST_F(WalTest, ReplayStopsAtTheCallbacksError) {

@@ -426,6 +426,12 @@ HttpServer::HttpServer(HttpServerOptions options, base::Registry* metrics)
   add_inline("/-/ready", [core](const base::HttpRequest& request, base::HttpResponse* response) {
     if (!IsGetOrHead(request)) return TextResponse(405, "Method Not Allowed\n", response);
     if (!core->ready) return TextResponse(503, "Service Unavailable", response);
+    if (core->options.readiness) {
+      if (absl::Status status = core->options.readiness(); !status.ok()) {
+        return TextResponse(503, absl::StrCat("Service Unavailable: ", status.message(), "\n"),
+                            response);
+      }
+    }
     TextResponse(200, "Kura is Ready.\n", response);
   });
   add_inline("/metrics", [core](const base::HttpRequest& request, base::HttpResponse* response) {

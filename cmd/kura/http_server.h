@@ -14,6 +14,7 @@
 //   server.Drain(absl::Seconds(30));
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,9 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Minutes(5);
   // Upper bound for reading one request (headers and body) once it has started.
   absl::Duration read_timeout = absl::Minutes(1);
+  // Asked by /-/ready once SetReady(true) was called: an error answers 503 with its message,
+  // e.g. while the storage cannot write, so a load balancer sends writes elsewhere.
+  std::function<absl::Status()> readiness;
 };
 
 struct RouteOptions {

@@ -1,5 +1,6 @@
 #include "cmd/kura/http_server.h"
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -69,6 +70,33 @@ base::HttpHandler Echo() {
   };
 }
 
+TEST(HttpServerTest, ReadinessCheckTurnsReadyOffWhileItFails) {
+  base::Registry registry;
+  std::atomic<bool> disk_full{false};
+  HttpServer server(HttpServerOptions{.listen_address = "127.0.0.1:0",
+                                      .readiness =
+                                          [&disk_full] {
+                                            return disk_full ? absl::UnavailableError(
+                                                                   "appending to the WAL: "
+                                                                   "No space left on device")
+                                                             : absl::OkStatus();
+                                          }},
+                    &registry);
+  ASSERT_TRUE(server.Start().ok());
+  Client client(server.port());
+  EXPECT_EQ(client.Request("GET", "/-/ready").result_int(), 503);  // not started yet
+  server.SetReady(true);
+  EXPECT_EQ(client.Request("GET", "/-/ready").result_int(), 200);
+  disk_full = true;
+  auto failing = client.Request("GET", "/-/ready");
+  EXPECT_EQ(failing.result_int(), 503);
+  EXPECT_EQ(failing.body(), "Service Unavailable: appending to the WAL: No space left on device\n");
+  EXPECT_EQ(client.Request("GET", "/-/healthy").result_int(), 200);  // alive, just not ready
+  disk_full = false;
+  EXPECT_EQ(client.Request("GET", "/-/ready").result_int(), 200);
+  server.Drain(absl::Seconds(1));
+}
+
 TEST(HttpServerTest, ServesProbesRoutesAndMetrics) {
   base::Registry registry;
   HttpServer server(HttpServerOptions{.listen_address = "127.0.0.1:0"}, &registry);
@@ -108,10 +136,10 @@ TEST(HttpServerTest, ServesProbesRoutesAndMetrics) {
 
 TEST(HttpServerTest, RejectsWorkBeyondTheQueueWith503) {
   base::Registry registry;
-  HttpServer server(HttpServerOptions{.listen_address = "127.0.0.1:0",
-                                      .worker_threads = 1,
-                                      .max_queued_requests = 1},
-                    &registry);
+  HttpServer server(
+      HttpServerOptions{
+          .listen_address = "127.0.0.1:0", .worker_threads = 1, .max_queued_requests = 1},
+      &registry);
   absl::Notification entered, release;
   server.Handle("/block", [&](const base::HttpRequest&, base::HttpResponse* response) {
     if (!entered.HasBeenNotified()) entered.Notify();

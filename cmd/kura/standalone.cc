@@ -43,8 +43,9 @@ void RegisterNodeMetrics(storage::Node* node, base::Registry* registry) {
 
 int RunStandalone(const StandaloneOptions& options) {
   base::SetLogLevel(options.log_level);
-  base::LogInfo("starting kura", {{"version", KURA_VERSION}, {"mode", "standalone"},
-                                  {"storage_path", options.node.data_dir}});
+  base::LogInfo(
+      "starting kura",
+      {{"version", KURA_VERSION}, {"mode", "standalone"}, {"storage_path", options.node.data_dir}});
   base::Registry registry;
 
   // Opening replays the WAL; the server starts after it, so /-/ready is never true before
@@ -61,7 +62,11 @@ int RunStandalone(const StandaloneOptions& options) {
                  query::ApiOptions{.engine = options.engine, .build_info = KuraBuildInfo()});
   ingest::RemoteWriteHandler remote_write(node->get(), &registry, options.remote_write);
 
-  HttpServer server(HttpServerOptions{.listen_address = options.listen_address}, &registry);
+  storage::Node* storage_node = node->get();
+  HttpServer server(
+      HttpServerOptions{.listen_address = options.listen_address,
+                        .readiness = [storage_node] { return storage_node->WriteHealth(); }},
+      &registry);
   server.Handle(
       "/api/v1/write",
       [&remote_write](const base::HttpRequest& request, base::HttpResponse* response) {
