@@ -97,7 +97,7 @@ class Node::Rep {
       int64_t max_time_ms);
   NodeStats stats() const;
   absl::Status WriteHealth() const {
-    absl::ReaderMutexLock lock(&mu_);
+    absl::MutexLock lock(&health_mu_);
     return write_health_;
   }
 
@@ -114,6 +114,12 @@ class Node::Rep {
   absl::StatusOr<HeadSeries*> LoadHeadSeries(uint64_t ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReplayRecord(std::string_view record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records the outcome of a write's disk I/O for WriteHealth and returns it.
+  absl::Status SetWriteHealth(absl::Status status) {
+    absl::MutexLock lock(&health_mu_);
+    write_health_ = status;
+    return status;
+  }
   absl::Status Checkpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const NodeOptions options_;
@@ -134,7 +140,9 @@ class Node::Rep {
   const Querier querier_;
   Head head_ ABSL_GUARDED_BY(mu_);
   NodeStats stats_ ABSL_GUARDED_BY(mu_);
-  absl::Status write_health_ ABSL_GUARDED_BY(mu_);
+  // Its own lock: readiness probes must not wait behind a write or a checkpoint.
+  mutable absl::Mutex health_mu_;
+  absl::Status write_health_ ABSL_GUARDED_BY(health_mu_);
   // The latest partition any sample fell into; series idle since before the one preceding it
   // leave the head at the next checkpoint.
   int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
@@ -316,14 +324,13 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
     wal_series.push_back({*write.ref, write.samples});
   }
   if (wb.Count() > 0) {
-    write_health_ = FromRocksDB(db_->Write(write_options_, &wb), "writing the index");
-    RETURN_IF_ERROR(write_health_);
+    RETURN_IF_ERROR(
+        SetWriteHealth(FromRocksDB(db_->Write(write_options_, &wb), "writing the index")));
   }
   stats_.series_created += created;
   std::string record;
   EncodeWalRecord(wal_series, &record);
-  write_health_ = wal_->Append(record);
-  RETURN_IF_ERROR(write_health_);
+  RETURN_IF_ERROR(SetWriteHealth(wal_->Append(record)));
 
   for (SeriesWrite& write : writes) ApplyToHead(&write);
   // The samples are durable in the WAL from here on; moving them into chunks or a checkpoint

@@ -156,8 +156,9 @@ absl::Status Wal::OpenSegment(uint64_t index) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("creating WAL segment", path);
   if (options_.sync && !SyncDirectory(dir_)) {
+    const absl::Status error = ErrnoError("syncing WAL directory", dir_);
     close(fd);
-    return ErrnoError("syncing WAL directory", dir_);
+    return error;
   }
   if (fd_ >= 0) close(fd_);
   fd_ = fd;
