@@ -8,10 +8,6 @@
 
 #include "absl/status/statusor.h"
 
-namespace re2 {
-class RE2;
-}
-
 namespace kura::model {
 
 enum class MatchType { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
@@ -34,13 +30,16 @@ class LabelMatcher {
   std::string ToString() const;
 
  private:
+  struct Regex;  // the compiled regex and its shortcut, if it has one
+
   LabelMatcher(MatchType type, std::string name, std::string value,
-               std::shared_ptr<const re2::RE2> re);
+               std::shared_ptr<const Regex> regex);
+  bool RegexMatches(std::string_view value) const;
 
   MatchType type_;
   std::string name_;
   std::string value_;
-  std::shared_ptr<const re2::RE2> re_;  // set for regex types only
+  std::shared_ptr<const Regex> regex_;  // set for regex types only
 };
 
 }  // namespace kura::model
