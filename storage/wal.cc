@@ -141,13 +141,15 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, Options o
         absl::StrCat("listing WAL directory ", dir, ": ", error.message()));
   }
   std::sort(wal->segments_.begin(), wal->segments_.end());
-  // What a restart would replay counts towards the next checkpoint, as if just appended.
+  int64_t replay_bytes = 0;
   for (uint64_t index : wal->segments_) {
     const std::uintmax_t size = std::filesystem::file_size(wal->SegmentPath(index), error);
-    if (!error) wal->replay_bytes_ += static_cast<int64_t>(size);
+    if (!error) replay_bytes += static_cast<int64_t>(size);
   }
   // Appends always start a fresh segment, so a replayed segment is never written again.
   RETURN_IF_ERROR(wal->OpenSegment(wal->segments_.empty() ? 1 : wal->segments_.back() + 1));
+  // What a restart would replay counts towards the next checkpoint, as if just appended.
+  wal->bytes_since_rotate_ = replay_bytes;
   return wal;
 }
 
@@ -163,8 +165,7 @@ absl::Status Wal::OpenSegment(uint64_t index) {
   if (fd_ >= 0) close(fd_);
   fd_ = fd;
   offset_ = 0;
-  bytes_since_rotate_ = replay_bytes_;
-  replay_bytes_ = 0;
+  bytes_since_rotate_ = 0;
   segments_.push_back(index);
   return absl::OkStatus();
 }

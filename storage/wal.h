@@ -88,7 +88,6 @@ class Wal {
   int fd_ = -1;
   int64_t offset_ = 0;  // end of the last whole record in the open segment
   int64_t bytes_since_rotate_ = 0;
-  int64_t replay_bytes_ = 0;  // of the segments found at Open, until the first is opened
   absl::Status broken_;       // set when an append could not be undone
 };
 
