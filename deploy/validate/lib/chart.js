@@ -19,8 +19,13 @@ export function lint(valuesFile) {
   return helm(['lint', '--strict', CHART_DIR, '-f', valuesFile]);
 }
 
-// Returns the rendered objects.
+const rendered = new Map();
+
+// Returns the rendered objects (a fresh copy: callers may change them).
 export function render(valuesFile) {
-  const text = helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '-f', valuesFile]);
-  return parseManifests(text, valuesFile);
+  if (!rendered.has(valuesFile)) {
+    const text = helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '-f', valuesFile]);
+    rendered.set(valuesFile, parseManifests(text, valuesFile));
+  }
+  return structuredClone(rendered.get(valuesFile));
 }

@@ -4,7 +4,7 @@
 // flags the binary accepts, and that each role becomes ready and drains on SIGTERM.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,7 @@ export class LocalPod {
     // Only the container's own variables: the host's KURA_* must not leak into the flags.
     const env = { PATH: process.env.PATH, ...spec.env };
     this.child = spawn(spec.argv[0], spec.argv.slice(1), { env, stdio: ['ignore', log, log] });
+    closeSync(log);  // the child has its own copy
     this.exit = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => resolve({ code, signal }));
       this.child.on('error', (error) => resolve({ code: null, signal: null, error }));
@@ -154,8 +155,10 @@ export class LocalPod {
   async terminate(timeoutMs) {
     const start = Date.now();
     if (!this.exited) this.child.kill('SIGTERM');
-    const timer = sleep(timeoutMs).then(() => null);
-    const result = await Promise.race([this.exit, timer]);
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+    const result = await Promise.race([this.exit, timeout]);
+    clearTimeout(timer);
     if (result === null) {
       this.child.kill('SIGKILL');
       return { ...(await this.exit), timedOut: true, ms: Date.now() - start };
