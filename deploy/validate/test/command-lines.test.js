@@ -9,22 +9,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { CHART_DIR, render } from '../lib/chart.js';
+import { CLUSTER_ROLES, clusterRolesEnabled } from '../lib/cluster_roles.js';
 import { flagValue } from '../lib/rules.js';
 import { LocalPod, localCommandLines, roleImplemented, runDir } from '../lib/local_run.js';
 
-// The one switch: set to true once `kura store`, `kura receive` and `kura query` take their
-// flags (issue 6). While false, the start test is skipped; when true, a missing role fails it.
-// KURA_DEPLOY_CLUSTER_ROLES=1 turns it on for one run.
-const CLUSTER_ROLES_IMPLEMENTED = false;
-
-const CLUSTER_ROLES = ['store', 'receive', 'query'];
+// While the cluster roles are not enabled (lib/cluster_roles.js), the start test is skipped;
+// once they are, a missing role fails it.
 const READY_TIMEOUT_MS = 30_000;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.KURA_BINARY
   || join(process.env.KURA_SOURCE_DIR || join(here, '..', '..', '..'), 'build', 'cmd', 'kura', 'kura');
 const haveBinary = existsSync(binary);
-const enabled = CLUSTER_ROLES_IMPLEMENTED || process.env.KURA_DEPLOY_CLUSTER_ROLES === '1';
+const enabled = clusterRolesEnabled();
 
 function skipReason() {
   if (!haveBinary) return `no kura binary at ${binary} (build it, or set KURA_BINARY)`;
@@ -32,7 +29,7 @@ function skipReason() {
   const missing = CLUSTER_ROLES.filter((r) => !roleImplemented(binary, r));
   const which = missing.length > 0 ? missing.map((r) => `kura ${r}`).join(', ') : 'none';
   return `cluster roles not enabled yet (issue 6); missing in this binary: ${which}; `
-    + 'set CLUSTER_ROLES_IMPLEMENTED in deploy/validate/test/command-lines.test.js';
+    + 'set CLUSTER_ROLES_IMPLEMENTED in deploy/validate/lib/cluster_roles.js';
 }
 
 const smallValues = join(CHART_DIR, 'ci', 'values-small.yaml');
