@@ -66,6 +66,17 @@ app.kubernetes.io/part-of: kura
 {{- end }}
 {{- end -}}
 
+{{/*
+Labels of pod templates: no chart version, so upgrading the chart alone restarts no pod.
+Call with (dict "root" $ "component" "store").
+*/}}
+{{- define "kura.podLabels" -}}
+{{ include "kura.selectorLabels" . }}
+app.kubernetes.io/version: {{ default .root.Chart.AppVersion .root.Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: kura
+{{- end -}}
+
 {{/* The labels selectors use: they never change over a release's life. */}}
 {{- define "kura.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "kura.name" .root }}
