@@ -70,3 +70,10 @@ test('scaling the StatefulSet regenerates the node list', () => {
   const nodes = line.trim().replace(/^- --store.nodes=/, '').split(',');
   assert.deepEqual(nodes, [0, 1, 2, 3, 4].map((i) => `kura-store-${i}.kura-store-headless.monitoring.svc:9301`));
 });
+
+test('the chart installs on the EKS versions it targets, not below 1.27', () => {
+  for (const version of ['1.27.0', '1.33.0']) {
+    helm(['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, '--kube-version', version]);
+  }
+  assert.throws(() => helm(['template', RELEASE, CHART_DIR, '--kube-version', '1.26.0']), /kubeVersion/);
+});
