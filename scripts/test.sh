@@ -15,4 +15,7 @@ ctest -L conformance --output-on-failure --timeout 300 || status=$?
 grep -h "promql conformance:" Testing/Temporary/LastTest.log 2>/dev/null |
   sed 's/^.*promql conformance/promql conformance/' || true
 ctest -LE conformance --output-on-failure -j"$(nproc)" --timeout 300 || status=$?
+# The deploy tests' own summary (node's test runner), as the conformance counts above.
+grep -hE '^# (tests|pass|fail|skipped) [0-9]+$' Testing/Temporary/LastTest.log 2>/dev/null |
+  sed 's/^# /deploy tests: /' || true
 exit "$status"
