@@ -30,12 +30,12 @@ class StorageServiceImpl final : public v1::Storage::Service {
   StorageServiceImpl(Node* node, const NodeServiceOptions& options, base::Registry* metrics)
       : node_(node), options_(options) {
     if (metrics != nullptr) {
-      write_latency_ = &metrics->AddHistogram("kura_store_grpc_write_duration_seconds",
-                                              "Time to serve a Write call.",
-                                              base::DefaultLatencyBuckets());
-      select_latency_ = &metrics->AddHistogram("kura_store_grpc_select_duration_seconds",
-                                               "Time to serve a Select stream.",
-                                               base::DefaultLatencyBuckets());
+      write_latency_ =
+          &metrics->AddHistogram("kura_store_grpc_write_duration_seconds",
+                                 "Time to serve a Write call.", base::DefaultLatencyBuckets());
+      select_latency_ =
+          &metrics->AddHistogram("kura_store_grpc_select_duration_seconds",
+                                 "Time to serve a Select stream.", base::DefaultLatencyBuckets());
     }
   }
 
@@ -44,7 +44,8 @@ class StorageServiceImpl final : public v1::Storage::Service {
     const absl::Time start = absl::Now();
     absl::StatusOr<model::WriteBatch> batch = DecodeWriteRequest(*request);
     absl::Status status = batch.ok() ? node_->Write(*batch) : batch.status();
-    if (write_latency_ != nullptr) write_latency_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    if (write_latency_ != nullptr)
+      write_latency_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     return ToGrpcStatus(status);
   }
 
@@ -98,8 +99,7 @@ class StorageServiceImpl final : public v1::Storage::Service {
   // max_select_message_bytes; a series that does not fit continues in the next message.
   absl::Status Stream(grpc::ServerContext* context, const v1::SelectRequest& request,
                       grpc::ServerWriter<v1::SelectResponse>* writer) {
-    ASSIGN_OR_RETURN(std::vector<model::LabelMatcher> matchers,
-                     DecodeMatchers(request.matchers()));
+    ASSIGN_OR_RETURN(std::vector<model::LabelMatcher> matchers, DecodeMatchers(request.matchers()));
     ASSIGN_OR_RETURN(std::unique_ptr<model::SeriesSet> set,
                      node_->Select(matchers, request.min_time_ms(), request.max_time_ms()));
     v1::SelectResponse response;

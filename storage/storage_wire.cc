@@ -40,22 +40,24 @@ absl::StatusOr<model::MatchType> FromProto(v1::LabelMatcher::Type type) {
 
 }  // namespace
 
+void EncodeWriteSeries(const model::TimeSeries& series, v1::WriteRequest* request) {
+  v1::WriteSeries* out = request->add_series();
+  out->set_labels(series.labels.CanonicalBytes());
+  out->mutable_timestamp_deltas_ms()->Reserve(static_cast<int>(series.samples.size()));
+  out->mutable_values()->Reserve(static_cast<int>(series.samples.size()));
+  uint64_t prev = 0;
+  for (const model::Sample& sample : series.samples) {
+    // Unsigned arithmetic: the difference of two int64 timestamps may overflow int64.
+    const uint64_t t = static_cast<uint64_t>(sample.timestamp_ms);
+    out->add_timestamp_deltas_ms(static_cast<int64_t>(t - prev));
+    out->add_values(sample.value);
+    prev = t;
+  }
+}
+
 void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* request) {
   request->mutable_series()->Reserve(static_cast<int>(batch.series.size()));
-  for (const model::TimeSeries& series : batch.series) {
-    v1::WriteSeries* out = request->add_series();
-    out->set_labels(series.labels.CanonicalBytes());
-    out->mutable_timestamp_deltas_ms()->Reserve(static_cast<int>(series.samples.size()));
-    out->mutable_values()->Reserve(static_cast<int>(series.samples.size()));
-    int64_t prev = 0;
-    for (const model::Sample& sample : series.samples) {
-      // Unsigned subtraction: the difference of two int64 timestamps may overflow int64.
-      out->add_timestamp_deltas_ms(static_cast<int64_t>(static_cast<uint64_t>(sample.timestamp_ms) -
-                                                        static_cast<uint64_t>(prev)));
-      out->add_values(sample.value);
-      prev = sample.timestamp_ms;
-    }
-  }
+  for (const model::TimeSeries& series : batch.series) EncodeWriteSeries(series, request);
 }
 
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request) {

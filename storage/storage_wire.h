@@ -19,6 +19,8 @@ namespace kura::storage {
 
 // Fills `request` with `batch`; samples keep their order, timestamps as zigzag deltas.
 void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* request);
+// Appends one series to `request`.
+void EncodeWriteSeries(const model::TimeSeries& series, v1::WriteRequest* request);
 // InvalidArgument when labels are malformed or timestamps and values differ in count.
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request);
 

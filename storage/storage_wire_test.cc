@@ -57,8 +57,7 @@ TEST(StorageWireTest, MatchersRoundTripAndBadRegexIsInvalidArgument) {
   ASSERT_EQ(matchers->size(), 1u);
   EXPECT_EQ((*matchers)[0].ToString(), "job!~\"a|b\"");
   request.mutable_matchers(0)->set_value("(");
-  EXPECT_EQ(DecodeMatchers(request.matchers()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeMatchers(request.matchers()).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 class VectorIterator : public model::SampleIterator {
