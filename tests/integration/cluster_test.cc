@@ -17,13 +17,16 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "gtest/gtest.h"
 #include "tests/integration/free_port.h"
 #include "tests/integration/http_client.h"
@@ -71,6 +74,27 @@ struct QueryProbe {
   bool partial = false;
   std::string error;
 };
+
+// The first "storage node out of rotation" line for `node` in `log` at or after `after`: the
+// time the role took the node out of rotation.
+absl::optional<absl::Time> EjectionTime(const std::string& log, const std::string& node,
+                                        absl::Time after) {
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (!absl::StrContains(line, "out of rotation") ||
+        !absl::StrContains(line, absl::StrCat("node=", node, " "))) {
+      continue;
+    }
+    // ts=2026-01-02T03:04:05.678Z level=...
+    if (!absl::StartsWith(line, "ts=")) continue;
+    absl::Time ts;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", line.substr(3, line.find(' ') - 3), &ts, &error)) {
+      continue;
+    }
+    if (ts >= after) return ts;
+  }
+  return absl::nullopt;
+}
 
 class ClusterTest : public ::testing::Test {
  protected:
@@ -305,6 +329,7 @@ class ClusterTest : public ::testing::Test {
 // A window in which a store was unreachable, and the stall measured in it.
 struct Outage {
   std::string name;
+  int store = 0;
   absl::Time start;
   absl::Time end;  // when the store was back
   absl::Duration goal;
@@ -324,7 +349,7 @@ TEST_F(ClusterTest, AcknowledgedSamplesSurviveKillStopAndReceiverReplacement) {
 
   absl::SleepFor(absl::Seconds(3));
   // (a) kill -9 store 0, restart it 10 s later on the same ports and data.
-  Outage killed{"kill -9 store0", absl::Now(), {}, kKilledGoal};
+  Outage killed{"kill -9 store0", 0, absl::Now(), {}, kKilledGoal};
   ASSERT_TRUE(stores_[0].process->Kill().ok());
   absl::SleepFor(absl::Seconds(10));
   ASSERT_NO_FATAL_FAILURE(StartStore(0));
@@ -333,7 +358,7 @@ TEST_F(ClusterTest, AcknowledgedSamplesSurviveKillStopAndReceiverReplacement) {
   absl::SleepFor(absl::Seconds(4));
 
   // (b) SIGSTOP store 1 for 5 s.
-  Outage hung{"SIGSTOP store1", absl::Now(), {}, kHungGoal};
+  Outage hung{"SIGSTOP store1", 1, absl::Now(), {}, kHungGoal};
   ASSERT_EQ(kill(stores_[1].process->pid(), SIGSTOP), 0);
   absl::SleepFor(absl::Seconds(5));
   ASSERT_EQ(kill(stores_[1].process->pid(), SIGCONT), 0);
@@ -380,6 +405,20 @@ TEST_F(ClusterTest, AcknowledgedSamplesSurviveKillStopAndReceiverReplacement) {
     const absl::Duration stall = LongestStall(outage.start, outage.end);
     std::cout << "longest write stall during " << outage.name << ": " << stall << "\n";
     EXPECT_LT(stall, outage.goal + kSlack) << outage.name;
+  }
+  // How long each role took to take the store out of rotation, from its log.
+  for (const Outage& outage : outages) {
+    const std::string node = absl::StrCat("127.0.0.1:", stores_[outage.store].grpc_port);
+    const std::vector<std::pair<std::string, Role*>> clients = {{"query", &query_},
+                                                                {"receive1", &receivers_[1]}};
+    for (const auto& [name, role] : clients) {
+      absl::optional<absl::Time> ejected =
+          EjectionTime(ReadFileOrEmpty(role->process->log_path()), node, outage.start);
+      ASSERT_TRUE(ejected.has_value()) << outage.name << ": never taken out of rotation";
+      std::cout << name << " took the store out of rotation after " << outage.name << " in "
+                << *ejected - outage.start << "\n";
+      EXPECT_LT(*ejected - outage.start, outage.goal + kSlack) << outage.name;
+    }
   }
   const absl::Duration drain_stall = LongestStall(drain_start, drain_end);
   std::cout << "longest write stall during receiver replacement: " << drain_stall << "\n";
