@@ -232,6 +232,7 @@ class ClusterTest : public ::testing::Test {
     for (size_t i = 0; i < targets_.size(); ++i) {
       if (!draining_[static_cast<int>(i)]) ready.push_back(targets_[i]);
     }
+    if (ready.empty()) ready = targets_;  // none ready: try them all, the answer will tell
     return ready[static_cast<size_t>(turn) % ready.size()];
   }
 
