@@ -83,10 +83,12 @@ NodeClient::NodeClient(std::string address, NodeClientOptions options)
 
 NodeClient::~NodeClient() = default;
 
-absl::Status NodeClient::Write(absl::Span<const model::TimeSeries* const> series) {
+absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series) {
   storage::v1::WriteRequest request;
   request.mutable_series()->Reserve(static_cast<int>(series.size()));
-  for (const model::TimeSeries* s : series) storage::EncodeWriteSeries(*s, &request);
+  for (const SeriesToWrite& s : series) {
+    storage::EncodeWriteSeries(*s.series, *s.canonical_labels, &request);
+  }
   storage::v1::WriteResponse response;
   Rep::Call call(rep_.get(), rep_->options_.timeout);
   return storage::FromGrpcStatus(rep_->storage_->Write(call.context(), request, &response));

@@ -19,6 +19,13 @@
 
 namespace kura::shard {
 
+// One series of a write, with its canonical label bytes (Labels::CanonicalBytes()), which the
+// router computes once for placement and every replica's request.
+struct SeriesToWrite {
+  const model::TimeSeries* series = nullptr;
+  const std::string* canonical_labels = nullptr;
+};
+
 struct NodeClientOptions {
   // Deadline of a Write, Select (the whole stream) or label call.
   absl::Duration timeout = absl::Seconds(5);
@@ -48,7 +55,7 @@ class NodeClient {
   // OK once the node made every sample durable. The node's own errors come back with their
   // codes (InvalidArgument for a bad sample); transport failures are Unavailable or
   // DeadlineExceeded.
-  absl::Status Write(absl::Span<const model::TimeSeries* const> series);
+  absl::Status Write(absl::Span<const SeriesToWrite> series);
 
   // The node's whole answer, sorted by labels.
   absl::StatusOr<std::vector<EncodedSeries>> Select(absl::Span<const model::LabelMatcher> matchers,

@@ -28,11 +28,13 @@ TEST(NodeClientTest, WriteSelectAndLabelsRoundTripThroughTheService) {
   series.push_back({L({{"__name__", "up"}, {"job", "a"}}), {}});
   series.push_back({L({{"__name__", "up"}, {"job", "b"}}), {{5, 1}}});
   for (int i = 0; i < 300; ++i) series[0].samples.push_back({i * 10, static_cast<double>(i)});
-  ASSERT_TRUE(client.Write({&series[0], &series[1]}).ok());
+  const std::string c0 = series[0].labels.CanonicalBytes();
+  const std::string c1 = series[1].labels.CanonicalBytes();
+  ASSERT_TRUE(client.Write({{&series[0], &c0}, {&series[1], &c1}}).ok());
   // An exact resend is accepted; a different value at a stored timestamp is the batch's fault.
-  ASSERT_TRUE(client.Write({&series[1]}).ok());
+  ASSERT_TRUE(client.Write({{&series[1], &c1}}).ok());
   model::TimeSeries conflicting{series[1].labels, {{5, 2}}};
-  EXPECT_EQ(client.Write({&conflicting}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.Write({{&conflicting, &c1}}).code(), absl::StatusCode::kInvalidArgument);
 
   absl::StatusOr<std::vector<EncodedSeries>> got =
       client.Select({M(model::MatchType::kEqual, "__name__", "up")}, 0, 10'000);
@@ -65,7 +67,8 @@ TEST(NodeClientTest, LargeSelectsAreSplitIntoBoundedMessages) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     big.samples.push_back({i, std::bit_cast<double>(x >> 2)});
   }
-  ASSERT_TRUE(client.Write({&big}).ok());
+  const std::string canonical = big.labels.CanonicalBytes();
+  ASSERT_TRUE(client.Write({{&big, &canonical}}).ok());
   absl::StatusOr<std::vector<EncodedSeries>> got =
       client.Select({M(model::MatchType::kEqual, "__name__", "big")}, 0, 1'000'000);
   ASSERT_TRUE(got.ok()) << got.status();
@@ -89,7 +92,8 @@ TEST(NodeClientTest, StoppedNodeFailsFastWithUnavailable) {
   nodes.Stop(0);
   const absl::Time start = absl::Now();
   model::TimeSeries s{L({{"__name__", "x"}}), {{1, 1}}};
-  EXPECT_EQ(client.Write({&s}).code(), absl::StatusCode::kUnavailable);
+  const std::string canonical = s.labels.CanonicalBytes();
+  EXPECT_EQ(client.Write({{&s, &canonical}}).code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_FALSE(client.Check().ok());
   nodes.Restart(0);

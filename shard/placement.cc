@@ -1,7 +1,9 @@
 #include "shard/placement.h"
 
 #include <algorithm>
-#include <numeric>
+#include <utility>
+
+#include "absl/container/inlined_vector.h"
 
 #include "xxhash.h"
 
@@ -33,16 +35,17 @@ uint64_t Placement::Score(uint64_t series_hash, int index) const {
 }
 
 void Placement::PreferenceList(uint64_t series_hash, std::vector<int>* order) const {
-  order->resize(node_hashes_.size());
-  std::iota(order->begin(), order->end(), 0);
-  std::vector<uint64_t> scores(node_hashes_.size());
-  for (size_t i = 0; i < node_hashes_.size(); ++i)
-    scores[i] = Score(series_hash, static_cast<int>(i));
-  // Ties (astronomically rare) break by index, so every process orders alike.
-  std::sort(order->begin(), order->end(), [&scores](int a, int b) {
-    const uint64_t sa = scores[static_cast<size_t>(a)], sb = scores[static_cast<size_t>(b)];
-    return sa != sb ? sa > sb : a < b;
+  // (score, index) pairs sorted descending; ties (astronomically rare) break by index, so every
+  // process orders alike. An inline buffer: clusters have few nodes.
+  absl::InlinedVector<std::pair<uint64_t, int>, 16> scored(node_hashes_.size());
+  for (size_t i = 0; i < node_hashes_.size(); ++i) {
+    scored[i] = {Score(series_hash, static_cast<int>(i)), static_cast<int>(i)};
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
+  order->resize(scored.size());
+  for (size_t i = 0; i < scored.size(); ++i) (*order)[i] = scored[i].second;
 }
 
 }  // namespace kura::shard

@@ -7,6 +7,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "xxhash.h"
 
 namespace kura::shard {
 namespace {
@@ -36,10 +37,11 @@ struct NodeWrite {
   absl::Status status;
 };
 
-void RunNodeWrite(const model::WriteBatch& batch, PoolNode* node, NodeWrite* write) {
-  std::vector<const model::TimeSeries*> series;
+void RunNodeWrite(const model::WriteBatch& batch, const std::vector<std::string>& canonical,
+                  PoolNode* node, NodeWrite* write) {
+  std::vector<SeriesToWrite> series;
   series.reserve(write->series.size());
-  for (size_t i : write->series) series.push_back(&batch.series[i]);
+  for (size_t i : write->series) series.push_back({&batch.series[i], &canonical[i]});
   const absl::Time start = absl::Now();
   write->status = node->client.Write(series);
   node->write_latency.Observe(absl::ToDoubleSeconds(absl::Now() - start));
@@ -81,9 +83,14 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
   for (size_t n = 0; n < nodes.size(); ++n) healthy[n] = nodes[n]->healthy();
 
   std::vector<SeriesState> states(batch.series.size());
+  // Computed once: the series hash (Labels::Hash() is xxHash3 of these bytes) and every
+  // replica's request need them.
+  std::vector<std::string> canonical(batch.series.size());
   std::vector<int> order;
   for (size_t i = 0; i < batch.series.size(); ++i) {
-    layout->placement->PreferenceList(batch.series[i].labels.Hash(), &order);
+    canonical[i] = batch.series[i].labels.CanonicalBytes();
+    layout->placement->PreferenceList(XXH3_64bits(canonical[i].data(), canonical[i].size()),
+                                      &order);
     for (int n : order) {
       if (healthy[static_cast<size_t>(n)]) states[i].candidates.push_back(n);
     }
@@ -143,10 +150,11 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
     std::vector<std::thread> threads;
     for (size_t r = 0; r + 1 < reserved.size(); ++r) {
       NodeWrite* write = &writes[reserved[r]];
-      threads.emplace_back(
-          [&batch, node = nodes[reserved[r]].get(), write] { RunNodeWrite(batch, node, write); });
+      threads.emplace_back([&batch, &canonical, node = nodes[reserved[r]].get(), write] {
+        RunNodeWrite(batch, canonical, node, write);
+      });
     }
-    RunNodeWrite(batch, nodes[reserved.back()].get(), &writes[reserved.back()]);
+    RunNodeWrite(batch, canonical, nodes[reserved.back()].get(), &writes[reserved.back()]);
     for (std::thread& thread : threads) thread.join();
 
     for (size_t n : reserved) {

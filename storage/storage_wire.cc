@@ -40,9 +40,10 @@ absl::StatusOr<model::MatchType> FromProto(v1::LabelMatcher::Type type) {
 
 }  // namespace
 
-void EncodeWriteSeries(const model::TimeSeries& series, v1::WriteRequest* request) {
+void EncodeWriteSeries(const model::TimeSeries& series, const std::string& canonical_labels,
+                       v1::WriteRequest* request) {
   v1::WriteSeries* out = request->add_series();
-  out->set_labels(series.labels.CanonicalBytes());
+  out->set_labels(canonical_labels);
   out->mutable_timestamp_deltas_ms()->Reserve(static_cast<int>(series.samples.size()));
   out->mutable_values()->Reserve(static_cast<int>(series.samples.size()));
   uint64_t prev = 0;
@@ -57,7 +58,9 @@ void EncodeWriteSeries(const model::TimeSeries& series, v1::WriteRequest* reques
 
 void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* request) {
   request->mutable_series()->Reserve(static_cast<int>(batch.series.size()));
-  for (const model::TimeSeries& series : batch.series) EncodeWriteSeries(series, request);
+  for (const model::TimeSeries& series : batch.series) {
+    EncodeWriteSeries(series, series.labels.CanonicalBytes(), request);
+  }
 }
 
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request) {

@@ -19,8 +19,10 @@ namespace kura::storage {
 
 // Fills `request` with `batch`; samples keep their order, timestamps as zigzag deltas.
 void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* request);
-// Appends one series to `request`.
-void EncodeWriteSeries(const model::TimeSeries& series, v1::WriteRequest* request);
+// Appends one series to `request`; `canonical_labels` is series.labels.CanonicalBytes(), which
+// a caller that already has it passes instead of computing it again.
+void EncodeWriteSeries(const model::TimeSeries& series, const std::string& canonical_labels,
+                       v1::WriteRequest* request);
 // InvalidArgument when labels are malformed or timestamps and values differ in count.
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request);
 
