@@ -116,7 +116,8 @@ class ClusterTest : public ::testing::Test {
     store_nodes_ = absl::StrJoin(nodes, ",");
     for (int i = 0; i < 2; ++i) ASSERT_NO_FATAL_FAILURE(StartReceiver());
     ASSERT_NO_FATAL_FAILURE(StartRole(
-        {"query", "--store.nodes=" + store_nodes_, "--store.timeout=5s"}, "query", &query_));
+        {"query", "--store.nodes=" + store_nodes_, "--store.timeout=5s", "--drain.delay=1s"},
+        "query", &query_));
   }
 
   void TearDown() override {
@@ -476,6 +477,18 @@ TEST_F(ClusterTest, AcknowledgedSamplesSurviveKillStopAndReceiverReplacement) {
   std::cout << "queries: " << probes.size() << ", during outages " << during_outage
             << ", with a partial-response warning " << partial << "\n";
   EXPECT_GT(partial, 0) << "a store was unreachable for 10 s: some query must say so";
+
+  // Every role drains on SIGTERM and exits 0.
+  for (Role* role : AllRoles()) {
+    if (!role->process->running()) continue;
+    ASSERT_EQ(kill(role->process->pid(), SIGTERM), 0);
+  }
+  for (Role* role : AllRoles()) {
+    absl::StatusOr<int> status = role->process->Wait(absl::Seconds(30));
+    ASSERT_TRUE(status.ok()) << status.status();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << role->process->log_path() << ": " << *status;
+  }
 }
 
 }  // namespace
