@@ -82,8 +82,9 @@ void AddServerFlags(CLI::App* app, ServerOptions* options, std::string* log_leve
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   AddDurationFlag(app, "--drain.delay", &options->drain_delay,
                   "After SIGTERM, how long /-/ready is 503 while new work is still served.");
-  AddDurationFlag(app, "--drain.timeout", &options->drain_timeout,
-                  "After the drain delay, how long in-flight work may take before exit.");
+  AddDurationFlag(
+      app, "--drain.timeout", &options->drain_timeout,
+      "After the drain delay (new requests then get 503), how long in-flight work may take.");
 }
 
 // The storage node: standalone and store.
