@@ -24,7 +24,7 @@ class FanOutTest : public ::testing::Test {
     pool_ = *std::move(pool);
   }
 
-  // 50 series x 20 samples written with RF=2; every other sample while node 2 was out.
+  // 50 series x 20 samples, written with RF=2.
   void WriteThroughRouter() {
     Router router(pool_.get(), {.replication_factor = 2}, &registry_);
     for (int t = 1; t <= 20; ++t) {
@@ -98,6 +98,19 @@ TEST_F(FanOutTest, OneDeadNodeGivesCompleteDataWithAPartialResponseWarning) {
     if (!clean) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(clean);
+}
+
+TEST_F(FanOutTest, AHungNodeHoldsAQueryOnlyUntilItIsEjected) {
+  WriteThroughRouter();
+  nodes_.Hang(2);
+  FanOut fan_out(pool_.get(), {}, &registry_);
+  const absl::Time start = absl::Now();
+  auto set = fan_out.Select({NameIs("m")}, 0, 100'000);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "not the 5 s call deadline";
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT((*set)->warnings(), SizeIs(1));
+  int series = 0;
+  EXPECT_EQ(CountSamples(set->get(), &series), 50 * 20);
 }
 
 }  // namespace
