@@ -7,6 +7,7 @@
 // or, with partial_response = false, fails the call with Unavailable.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
