@@ -3,6 +3,8 @@
 // The one iterator shape: pull with Next(), read with At(), error at the end with status().
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "model/labels.h"
@@ -38,6 +40,9 @@ class SeriesSet {
   // REQUIRES: the last Next() returned true. Valid until the next call to Next().
   virtual const Series& At() const = 0;
   virtual absl::Status status() const = 0;
+  // Warnings about the result that do not fail it, e.g. that a storage node did not answer
+  // (a partial response). Complete once Select returned the set.
+  virtual std::vector<std::string> warnings() const { return {}; }
 };
 
 }  // namespace kura::model

@@ -219,7 +219,12 @@ int64_t Evaluator::WindowEnd(int64_t ts, AtModifier at, int64_t at_ms, int64_t o
 
 absl::StatusOr<std::unique_ptr<model::SeriesSet>> Evaluator::Select(const VectorSelector& vs,
                                                                     int64_t mint, int64_t maxt) {
-  return ctx_->reader->Select(vs.matchers, mint, maxt);
+  absl::StatusOr<std::unique_ptr<model::SeriesSet>> set =
+      ctx_->reader->Select(vs.matchers, mint, maxt);
+  if (set.ok()) {
+    for (std::string& warning : (*set)->warnings()) ctx_->annotations.Warn(std::move(warning));
+  }
+  return set;
 }
 
 absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs,

@@ -3,6 +3,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <string>
+
+#include "base/log.h"
+#include "cmd/kura/http_server.h"
+
 namespace kura::cmd {
 namespace {
 
@@ -27,6 +32,13 @@ int WaitForTerminationSignal() {
   while (sigwait(&set, &signal) != 0) {
   }
   return signal;
+}
+
+void BeginDrain(int signal, HttpServer* server, absl::Duration delay) {
+  server->SetReady(false);
+  base::LogInfo("draining",
+                {{"signal", std::to_string(signal)}, {"delay", absl::FormatDuration(delay)}});
+  absl::SleepFor(delay);
 }
 
 }  // namespace kura::cmd

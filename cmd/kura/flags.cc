@@ -73,22 +73,83 @@ void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
       ->envname(EnvName("--enable-feature"));
 }
 
-void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
-  AddFlag(app, "--http.listen-address", &options->listen_address,
-          "Address to listen on for the API, remote write and /metrics (host:port or :port).");
-  AddFlag(app, "--storage.path", &options->node.data_dir, "Base path for the data.");
-  app->add_flag("--storage.sync", options->node.sync_wal,
-                "fsync the WAL before acknowledging writes (power-loss durability).")
-      ->envname(EnvName("--storage.sync"));
-  AddDurationFlag(app, "--query.lookback-delta", &options->engine.lookback_delta,
-                  "How far back to look for a sample of an instant vector selector.");
-  AddDurationFlag(app, "--query.timeout", &options->engine.timeout,
-                  "Maximum time a query may take before it is aborted.");
-  AddFlag(app, "--query.max-samples", &options->engine.max_samples,
-          "Maximum number of samples a single query can load into memory.");
-  AddFeatureFlag(app, &options->engine);
+// Every role: --http.listen-address, --log.level, --drain.delay, --drain.timeout.
+void AddServerFlags(CLI::App* app, ServerOptions* options, std::string* log_level) {
+  AddFlag(
+      app, "--http.listen-address", &options->listen_address,
+      "Address to listen on for HTTP: the role's API, /-/ready, /metrics (host:port or :port).");
   AddFlag(app, "--log.level", log_level, "Only log messages at or above: debug, info, warn, error.")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  AddDurationFlag(app, "--drain.delay", &options->drain_delay,
+                  "After SIGTERM, how long /-/ready is 503 while new work is still served.");
+  AddDurationFlag(
+      app, "--drain.timeout", &options->drain_timeout,
+      "After the drain delay (new requests then get 503), how long in-flight work may take.");
+}
+
+// The storage node: standalone and store.
+void AddStorageFlags(CLI::App* app, storage::NodeOptions* node) {
+  AddFlag(app, "--storage.path", &node->data_dir, "Base path for the data.");
+  app->add_flag("--storage.sync", node->sync_wal,
+                "fsync the WAL before acknowledging writes (power-loss durability).")
+      ->envname(EnvName("--storage.sync"));
+}
+
+// The PromQL engine: standalone and query.
+void AddEngineFlags(CLI::App* app, query::EngineOptions* engine) {
+  AddDurationFlag(app, "--query.lookback-delta", &engine->lookback_delta,
+                  "How far back to look for a sample of an instant vector selector.");
+  AddDurationFlag(app, "--query.timeout", &engine->timeout,
+                  "Maximum time a query may take before it is aborted.");
+  AddFlag(app, "--query.max-samples", &engine->max_samples,
+          "Maximum number of samples a single query can load into memory.");
+  AddFeatureFlag(app, engine);
+}
+
+// The storage nodes a cluster role talks to: receive and query.
+void AddStoreClientFlags(CLI::App* app, shard::NodePoolOptions* pool) {
+  AddFlag(app, "--store.nodes", &pool->membership.nodes,
+          "Storage nodes: comma-separated host:port, or dns+NAME:PORT for every address of a "
+          "DNS name (a headless Service), re-resolved periodically.")
+      ->required();
+  AddDurationFlag(app, "--store.timeout", &pool->client.timeout,
+                  "Deadline of each write or read on one storage node.");
+  AddDurationFlag(app, "--store.dns-refresh-interval", &pool->membership.refresh_interval,
+                  "How often a dns+ --store.nodes name is re-resolved.");
+}
+
+void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
+  AddServerFlags(app, &options->server, log_level);
+  AddStorageFlags(app, &options->node);
+  AddEngineFlags(app, &options->engine);
+}
+
+void AddStoreFlags(CLI::App* app, StoreOptions* options, std::string* log_level) {
+  AddServerFlags(app, &options->server, log_level);
+  AddFlag(app, "--grpc.listen-address", &options->grpc_listen_address,
+          "Address to listen on for the gRPC Storage service (host:port or :port).");
+  AddStorageFlags(app, &options->node);
+}
+
+void AddReceiveFlags(CLI::App* app, ReceiveOptions* options, std::string* log_level) {
+  AddServerFlags(app, &options->server, log_level);
+  AddStoreClientFlags(app, &options->pool);
+  AddFlag(app, "--replication.factor", &options->router.replication_factor,
+          "Storage nodes that must acknowledge every sample before the write is acknowledged.")
+      ->check(CLI::Range(1, 16));
+  AddFlag(app, "--store.max-in-flight-bytes", &options->router.max_in_flight_bytes_per_node,
+          "Bytes of writes in flight to one storage node beyond which writes get 429 (e.g. 64MiB).")
+      ->transform(CLI::AsSizeValue(false));
+}
+
+void AddQueryFlags(CLI::App* app, QueryOptions* options, std::string* log_level) {
+  AddServerFlags(app, &options->server, log_level);
+  AddStoreClientFlags(app, &options->pool);
+  app->add_flag("--query.partial-response", options->fan_out.partial_response,
+                "Answer with a warning when a storage node does not answer; with =false, fail.")
+      ->envname(EnvName("--query.partial-response"))
+      ->capture_default_str();
+  AddEngineFlags(app, &options->engine);
 }
 
 }  // namespace
@@ -99,12 +160,16 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "kura, version " KURA_VERSION);
   app.require_subcommand(1);
   std::string log_level = "info";
-  CLI::App* standalone =
-      app.add_subcommand("standalone", "Run every role in one process (the default on one machine).");
+  CLI::App* standalone = app.add_subcommand(
+      "standalone", "Run every role in one process (the default on one machine).");
   AddStandaloneFlags(standalone, &result.standalone, &log_level);
   CLI::App* receive = app.add_subcommand("receive", "Accept remote write, route to storage nodes.");
+  AddReceiveFlags(receive, &result.receive, &log_level);
   CLI::App* store = app.add_subcommand("store", "Run a storage node.");
-  CLI::App* query = app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
+  AddStoreFlags(store, &result.store, &log_level);
+  CLI::App* query =
+      app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
+  AddQueryFlags(query, &result.query, &log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,7 +186,12 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   } else if (query->parsed()) {
     result.command = Command::kQuery;
   }
-  base::ParseLogLevel(log_level, &result.standalone.log_level);
+  base::LogLevel level = base::LogLevel::kInfo;
+  base::ParseLogLevel(log_level, &level);
+  for (ServerOptions* server : {&result.standalone.server, &result.store.server,
+                                &result.receive.server, &result.query.server}) {
+    server->log_level = level;
+  }
   return result;
 }
 

@@ -2,7 +2,8 @@
 
 // The command line: subcommands and Prometheus-style flags, each with a KURA_* environment
 // fallback (--storage.path -> KURA_STORAGE_PATH), copied into typed Options. Flags exist only
-// here; libraries see the Options structs.
+// here; libraries see the Options structs. Flags come in groups that roles share, so a flag
+// means the same in every role that has it.
 
 #include <optional>
 #include <string>
@@ -11,18 +12,50 @@
 #include "base/log.h"
 #include "ingest/remote_write_handler.h"
 #include "query/engine.h"
+#include "shard/fan_out.h"
+#include "shard/node_pool.h"
+#include "shard/router.h"
 #include "storage/node.h"
 
 namespace kura::cmd {
 
-struct StandaloneOptions {
+// Every role: its HTTP server (health, readiness, metrics and the role's API), logs, drain.
+struct ServerOptions {
   std::string listen_address = ":9201";
+  base::LogLevel log_level = base::LogLevel::kInfo;
+  // After SIGTERM, /-/ready is 503 at once while new work is still served this long, so load
+  // balancers stop sending before anything is refused.
+  absl::Duration drain_delay = absl::Seconds(5);
+  // How long in-flight requests may then take. A pod's terminationGracePeriodSeconds should
+  // cover the delay plus this.
+  absl::Duration drain_timeout = absl::Seconds(25);
+};
+
+struct StandaloneOptions {
+  ServerOptions server;
   storage::NodeOptions node{.data_dir = "./data"};
   query::EngineOptions engine;
   ingest::RemoteWriteOptions remote_write;
-  base::LogLevel log_level = base::LogLevel::kInfo;
-  // How long a drain waits for in-flight requests; below Kubernetes' default 30s grace.
-  absl::Duration drain_timeout = absl::Seconds(25);
+};
+
+struct StoreOptions {
+  ServerOptions server;
+  std::string grpc_listen_address = ":9301";
+  storage::NodeOptions node{.data_dir = "./data"};
+};
+
+struct ReceiveOptions {
+  ServerOptions server;
+  shard::NodePoolOptions pool;
+  shard::RouterOptions router;
+  ingest::RemoteWriteOptions remote_write;
+};
+
+struct QueryOptions {
+  ServerOptions server;
+  shard::NodePoolOptions pool;
+  shard::FanOutOptions fan_out;
+  query::EngineOptions engine;
 };
 
 enum class Command { kStandalone, kReceive, kStore, kQuery };
@@ -32,6 +65,9 @@ struct CommandLine {
   std::optional<int> exit_code;
   Command command = Command::kStandalone;
   StandaloneOptions standalone;
+  StoreOptions store;
+  ReceiveOptions receive;
+  QueryOptions query;
 };
 
 // Prints help, version and errors itself.

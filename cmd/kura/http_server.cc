@@ -17,9 +17,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "base/log.h"
-#include "cmd/kura/worker_pool.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -28,6 +28,7 @@
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "cmd/kura/worker_pool.h"
 
 namespace kura::cmd {
 namespace {
@@ -162,7 +163,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void ReadHeader() {
-    if (core_->draining) return Close();
     idle_ = true;
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
@@ -185,6 +185,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();  // EOF, idle timeout, reset
     }
     idle_ = false;
+    // A request that arrives once a drain began (on a connection opened since) is refused.
+    if (core_->draining) return Reject(503, "Service Unavailable: shutting down");
     started_ = absl::Now();
     core_->RequestStarted();
     in_flight_ = true;
@@ -320,7 +322,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void Core::Accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (draining) return;
+    // Connections accepted during a drain are served 503s until the acceptor closes.
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
     if (ec) {
       base::LogWarn("accept failed", {{"err", ec.message()}});
     } else {
@@ -502,10 +505,6 @@ void HttpServer::Drain(absl::Duration grace) {
   Core& core = rep_->core;
   core.ready = false;
   core.draining = true;
-  asio::post(core.acceptor->get_executor(), [&core] {
-    beast::error_code ignored;
-    core.acceptor->close(ignored);
-  });
   std::vector<std::shared_ptr<Session>> live;
   {
     absl::MutexLock lock(&core.mu);
@@ -522,6 +521,13 @@ void HttpServer::Drain(absl::Duration grace) {
     auto idle = [&core]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(core.mu) { return core.in_flight == 0; };
     core.mu.AwaitWithTimeout(absl::Condition(&idle), grace);
   }
+  absl::Notification closed;
+  asio::post(core.acceptor->get_executor(), [&core, &closed] {
+    beast::error_code ignored;
+    core.acceptor->close(ignored);
+    closed.Notify();
+  });
+  closed.WaitForNotificationWithTimeout(absl::Seconds(1));
   core.pool->Stop();
   core.work_guard.reset();
   core.ioc.stop();

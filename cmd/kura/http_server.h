@@ -71,9 +71,10 @@ class HttpServer {
 
   void SetReady(bool ready);
 
-  // Graceful drain: /-/ready turns 503, no new connections are accepted, idle connections are
-  // closed, in-flight requests finish (up to `grace`) and are answered with Connection: close;
-  // then every thread stops. Idempotent.
+  // Graceful drain: /-/ready turns 503, idle connections are closed, requests on connections
+  // opened since are answered 503 (Connection: close), in-flight requests finish (up to
+  // `grace`) and are answered with Connection: close; then the listener closes and every
+  // thread stops. Idempotent.
   void Drain(absl::Duration grace);
 
  private:

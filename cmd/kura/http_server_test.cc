@@ -193,6 +193,11 @@ TEST(HttpServerTest, DrainClosesIdleConnectionsAndFinishesInFlightRequests) {
 
   std::thread drain([&] { server.Drain(absl::Minutes(1)); });
   EXPECT_TRUE(idle.ReadsEof());
+  // New work is refused while the in-flight request finishes.
+  Client late(server.port());
+  auto refused = late.Request("GET", "/echo");
+  EXPECT_EQ(refused.result_int(), 503);
+  EXPECT_FALSE(refused.keep_alive());
   release.Notify();
   auto response = in_flight.Receive();
   EXPECT_EQ(response.result_int(), 200);

@@ -1,19 +1,11 @@
 // kura: one binary, one subcommand per role. main only parses flags and dispatches.
 
-#include <cstdio>
-
 #include "cmd/kura/drain.h"
 #include "cmd/kura/flags.h"
+#include "cmd/kura/query.h"
+#include "cmd/kura/receive.h"
 #include "cmd/kura/standalone.h"
-
-namespace {
-
-int NotYetImplemented(const char* role) {
-  std::fprintf(stderr, "kura %s: not yet implemented\n", role);
-  return 2;
-}
-
-}  // namespace
+#include "cmd/kura/store.h"
 
 int main(int argc, char** argv) {
   // Before any thread starts, so every thread inherits the mask and only the drain path
@@ -25,11 +17,11 @@ int main(int argc, char** argv) {
     case kura::cmd::Command::kStandalone:
       return kura::cmd::RunStandalone(command_line.standalone);
     case kura::cmd::Command::kReceive:
-      return NotYetImplemented("receive");
+      return kura::cmd::RunReceive(command_line.receive);
     case kura::cmd::Command::kStore:
-      return NotYetImplemented("store");
+      return kura::cmd::RunStore(command_line.store);
     case kura::cmd::Command::kQuery:
-      return NotYetImplemented("query");
+      return kura::cmd::RunQuery(command_line.query);
   }
   return 2;
 }

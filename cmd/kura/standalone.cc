@@ -3,46 +3,22 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "cmd/kura/build_info.h"
 #include "cmd/kura/drain.h"
 #include "cmd/kura/http_server.h"
+#include "cmd/kura/node_metrics.h"
+#include "cmd/kura/routes.h"
 #include "ingest/remote_write_handler.h"
 #include "query/api.h"
 #include "query/engine.h"
 #include "storage/node.h"
 
 namespace kura::cmd {
-namespace {
-
-query::BuildInfo KuraBuildInfo() {
-  return query::BuildInfo{.version = KURA_VERSION,
-                          .revision = KURA_REVISION,
-                          .branch = KURA_BRANCH,
-                          .build_user = "",
-                          .build_date = __DATE__ " " __TIME__,
-                          .go_version = absl::StrCat("g++ ", __VERSION__)};
-}
-
-void RegisterNodeMetrics(storage::Node* node, base::Registry* registry) {
-  registry->AddGaugeFunc("kura_storage_active_series", "Series with an open head chunk.",
-                         [node] { return static_cast<double>(node->stats().active_series); });
-  registry->AddCounterFunc("kura_storage_samples_appended_total", "Samples appended.",
-                           [node] { return static_cast<double>(node->stats().samples_appended); });
-  registry->AddCounterFunc("kura_storage_series_created_total", "Series created.",
-                           [node] { return static_cast<double>(node->stats().series_created); });
-  registry->AddCounterFunc("kura_storage_chunks_written_total", "Chunks written.",
-                           [node] { return static_cast<double>(node->stats().chunks_written); });
-  registry->AddCounterFunc(
-      "kura_storage_out_of_order_samples_total", "Samples rejected as out of order.",
-      [node] { return static_cast<double>(node->stats().out_of_order_samples); });
-}
-
-}  // namespace
 
 int RunStandalone(const StandaloneOptions& options) {
-  base::SetLogLevel(options.log_level);
+  base::SetLogLevel(options.server.log_level);
   base::LogInfo(
       "starting kura",
       {{"version", KURA_VERSION}, {"mode", "standalone"}, {"storage_path", options.node.data_dir}});
@@ -64,22 +40,11 @@ int RunStandalone(const StandaloneOptions& options) {
 
   storage::Node* storage_node = node->get();
   HttpServer server(
-      HttpServerOptions{.listen_address = options.listen_address,
+      HttpServerOptions{.listen_address = options.server.listen_address,
                         .readiness = [storage_node] { return storage_node->WriteHealth(); }},
       &registry);
-  server.Handle(
-      "/api/v1/write",
-      [&remote_write](const base::HttpRequest& request, base::HttpResponse* response) {
-        remote_write.Handle(request, response);
-      },
-      RouteOptions{.max_body_bytes = options.remote_write.max_body_bytes});
-  for (query::ApiRoute& route : api.Routes()) {
-    if (route.prefix) {
-      server.HandlePrefix(route.path, route.name, std::move(route.handler));
-    } else {
-      server.Handle(route.path, std::move(route.handler));
-    }
-  }
+  AddRemoteWriteRoute(&remote_write, options.remote_write, &server);
+  AddQueryRoutes(&api, &server);
   if (absl::Status status = server.Start(); !status.ok()) {
     base::LogError("starting http server failed", {{"err", status.ToString()}});
     return 1;
@@ -87,9 +52,8 @@ int RunStandalone(const StandaloneOptions& options) {
   server.SetReady(true);
   base::LogInfo("ready");
 
-  int signal = WaitForTerminationSignal();
-  base::LogInfo("draining", {{"signal", std::to_string(signal)}});
-  server.Drain(options.drain_timeout);
+  BeginDrain(WaitForTerminationSignal(), &server, options.server.drain_delay);
+  server.Drain(options.server.drain_timeout);
   node->reset();  // flushes and closes RocksDB
   base::LogInfo("stopped");
   return 0;

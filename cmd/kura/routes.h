@@ -1,0 +1,19 @@
+#pragma once
+
+// Registering the write and query endpoints on the HTTP server, the same for standalone and
+// the cluster roles.
+
+#include "cmd/kura/http_server.h"
+#include "ingest/remote_write_handler.h"
+#include "query/api.h"
+
+namespace kura::cmd {
+
+// POST /api/v1/write. `handler` must outlive the server.
+void AddRemoteWriteRoute(ingest::RemoteWriteHandler* handler,
+                         const ingest::RemoteWriteOptions& options, HttpServer* server);
+
+// Every /api/v1 query endpoint. `api` must outlive the server.
+void AddQueryRoutes(query::Api* api, HttpServer* server);
+
+}  // namespace kura::cmd

@@ -1,0 +1,120 @@
+#include "shard/fan_out.h"
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace kura::shard {
+
+FanOut::FanOut(NodePool* pool, FanOutOptions options, base::Registry* metrics)
+    : pool_(pool),
+      options_(options),
+      select_latency_(metrics->AddHistogram("kura_fan_out_select_duration_seconds",
+                                            "Time to select series from every storage node.",
+                                            base::DefaultLatencyBuckets())),
+      partial_responses_(metrics->AddCounter(
+          "kura_fan_out_partial_responses_total",
+          "Reads answered without some storage node (or failed when partial responses are off).")),
+      node_failures_(metrics->AddCounter("kura_fan_out_node_failures_total",
+                                         "Storage node reads that failed or were skipped.")) {}
+
+absl::StatusOr<std::vector<std::string>> FanOut::OnEveryNode(
+    const NodePool::Nodes& nodes, const std::function<absl::Status(PoolNode*, size_t)>& call) {
+  if (nodes.empty()) return absl::UnavailableError("no storage nodes known");
+  std::vector<absl::Status> statuses(nodes.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    PoolNode* node = nodes[i].get();
+    if (!node->healthy()) {
+      statuses[i] = absl::UnavailableError("out of rotation");
+      continue;
+    }
+    threads.emplace_back([&call, &statuses, node, i] {
+      statuses[i] = call(node, i);
+      node->Report(statuses[i]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::vector<std::string> warnings;
+  size_t answered = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (statuses[i].ok()) {
+      ++answered;
+      continue;
+    }
+    // The request's own errors (a bad regex, a limit) are the answer, not a partial one.
+    if (statuses[i].code() == absl::StatusCode::kInvalidArgument ||
+        statuses[i].code() == absl::StatusCode::kResourceExhausted) {
+      return statuses[i];
+    }
+    node_failures_.Inc();
+    warnings.push_back(absl::StrCat("partial response: storage node ", nodes[i]->client.address(),
+                                    " did not answer: ", statuses[i].message()));
+  }
+  if (warnings.empty()) return warnings;
+  partial_responses_.Inc();
+  if (!options_.partial_response || answered == 0) {
+    return absl::UnavailableError(absl::StrJoin(warnings, "; "));
+  }
+  return warnings;
+}
+
+absl::StatusOr<std::unique_ptr<model::SeriesSet>> FanOut::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  const absl::Time start = absl::Now();
+  std::shared_ptr<const NodePool::Nodes> nodes = pool_->Snapshot();
+  std::vector<std::vector<EncodedSeries>> per_node(nodes->size());
+  absl::StatusOr<std::vector<std::string>> warnings =
+      OnEveryNode(*nodes, [&](PoolNode* node, size_t i) {
+        absl::StatusOr<std::vector<EncodedSeries>> series =
+            node->client.Select(matchers, min_time_ms, max_time_ms);
+        if (!series.ok()) return series.status();
+        per_node[i] = *std::move(series);
+        return absl::OkStatus();
+      });
+  select_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  if (!warnings.ok()) return warnings.status();
+  return MergeNodeSeries(std::move(per_node), min_time_ms, max_time_ms, *std::move(warnings));
+}
+
+absl::StatusOr<std::vector<std::string>> FanOut::MergeStrings(
+    const std::function<absl::StatusOr<std::vector<std::string>>(NodeClient*)>& call) {
+  std::shared_ptr<const NodePool::Nodes> nodes = pool_->Snapshot();
+  std::vector<std::vector<std::string>> per_node(nodes->size());
+  absl::StatusOr<std::vector<std::string>> warnings =
+      OnEveryNode(*nodes, [&](PoolNode* node, size_t i) {
+        absl::StatusOr<std::vector<std::string>> values = call(&node->client);
+        if (!values.ok()) return values.status();
+        per_node[i] = *std::move(values);
+        return absl::OkStatus();
+      });
+  if (!warnings.ok()) return warnings.status();
+  std::vector<std::string> merged;
+  for (std::vector<std::string>& values : per_node) {
+    merged.insert(merged.end(), std::make_move_iterator(values.begin()),
+                  std::make_move_iterator(values.end()));
+  }
+  std::sort(merged.begin(), merged.end());
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+  return merged;
+}
+
+absl::StatusOr<std::vector<std::string>> FanOut::LabelNames(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  return MergeStrings(
+      [&](NodeClient* client) { return client->LabelNames(matchers, min_time_ms, max_time_ms); });
+}
+
+absl::StatusOr<std::vector<std::string>> FanOut::LabelValues(
+    std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+    int64_t max_time_ms) {
+  return MergeStrings([&](NodeClient* client) {
+    return client->LabelValues(name, matchers, min_time_ms, max_time_ms);
+  });
+}
+
+}  // namespace kura::shard

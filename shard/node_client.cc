@@ -1,0 +1,171 @@
+#include "shard/node_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/health.grpc.pb.h"
+#include "proto/storage.grpc.pb.h"
+#include "storage/grpc_status.h"
+#include "storage/storage_wire.h"
+
+namespace kura::shard {
+namespace {
+
+int Ms(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                          const NodeClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Ms(options.keepalive_time));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Ms(options.keepalive_timeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Ms(options.max_reconnect_backoff));
+  args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  args.SetMaxSendMessageSize(-1);
+  // Each client has its own connection, so one node's channel never waits behind another's.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+class NodeClient::Rep {
+ public:
+  Rep(const std::string& address, NodeClientOptions options)
+      : options_(options),
+        channel_(NewChannel(address, options)),
+        storage_(storage::v1::Storage::NewStub(channel_)),
+        health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+  // A context with a deadline, registered for CancelInFlight while the call runs.
+  class Call {
+   public:
+    Call(Rep* rep, absl::Duration timeout) : rep_(rep) {
+      context_.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+      absl::MutexLock lock(&rep_->mu_);
+      rep_->in_flight_.insert(&context_);
+    }
+    ~Call() {
+      absl::MutexLock lock(&rep_->mu_);
+      rep_->in_flight_.erase(&context_);
+    }
+    grpc::ClientContext* context() { return &context_; }
+
+   private:
+    Rep* rep_;
+    grpc::ClientContext context_;
+  };
+
+  void CancelInFlight() {
+    absl::MutexLock lock(&mu_);
+    for (grpc::ClientContext* context : in_flight_) context->TryCancel();
+  }
+
+  const NodeClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<storage::v1::Storage::Stub> storage_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+};
+
+NodeClient::NodeClient(std::string address, NodeClientOptions options)
+    : address_(std::move(address)), rep_(std::make_unique<Rep>(address_, options)) {}
+
+NodeClient::~NodeClient() = default;
+
+absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series) {
+  storage::v1::WriteRequest request;
+  request.mutable_series()->Reserve(static_cast<int>(series.size()));
+  for (const SeriesToWrite& s : series) {
+    storage::EncodeWriteSeries(*s.series, *s.canonical_labels, &request);
+  }
+  storage::v1::WriteResponse response;
+  Rep::Call call(rep_.get(), rep_->options_.timeout);
+  return storage::FromGrpcStatus(rep_->storage_->Write(call.context(), request, &response));
+}
+
+absl::StatusOr<std::vector<EncodedSeries>> NodeClient::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  storage::v1::SelectRequest request;
+  for (const model::LabelMatcher& m : matchers) storage::EncodeMatcher(m, request.add_matchers());
+  request.set_min_time_ms(min_time_ms);
+  request.set_max_time_ms(max_time_ms);
+  Rep::Call call(rep_.get(), rep_->options_.timeout);
+  std::unique_ptr<grpc::ClientReader<storage::v1::SelectResponse>> reader =
+      rep_->storage_->Select(call.context(), request);
+  std::vector<EncodedSeries> out;
+  storage::v1::SelectResponse response;
+  while (reader->Read(&response)) {
+    for (storage::v1::SelectedSeries& in : *response.mutable_series()) {
+      EncodedSeries series;
+      if (!model::Labels::ParseCanonical(in.labels(), &series.labels)) {
+        call.context()->TryCancel();
+        (void)reader->Finish();
+        return absl::DataLossError(absl::StrCat("malformed series labels from ", address_));
+      }
+      series.chunks.reserve(static_cast<size_t>(in.chunks_size()));
+      for (std::string& chunk : *in.mutable_chunks()) series.chunks.push_back(std::move(chunk));
+      out.push_back(std::move(series));
+    }
+  }
+  absl::Status status = storage::FromGrpcStatus(reader->Finish());
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> NodeClient::LabelNames(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  storage::v1::LabelNamesRequest request;
+  for (const model::LabelMatcher& m : matchers) storage::EncodeMatcher(m, request.add_matchers());
+  request.set_min_time_ms(min_time_ms);
+  request.set_max_time_ms(max_time_ms);
+  storage::v1::StringsResponse response;
+  Rep::Call call(rep_.get(), rep_->options_.timeout);
+  absl::Status status =
+      storage::FromGrpcStatus(rep_->storage_->LabelNames(call.context(), request, &response));
+  if (!status.ok()) return status;
+  return std::vector<std::string>(response.values().begin(), response.values().end());
+}
+
+absl::StatusOr<std::vector<std::string>> NodeClient::LabelValues(
+    std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+    int64_t max_time_ms) {
+  storage::v1::LabelValuesRequest request;
+  request.set_name(std::string(name));
+  for (const model::LabelMatcher& m : matchers) storage::EncodeMatcher(m, request.add_matchers());
+  request.set_min_time_ms(min_time_ms);
+  request.set_max_time_ms(max_time_ms);
+  storage::v1::StringsResponse response;
+  Rep::Call call(rep_.get(), rep_->options_.timeout);
+  absl::Status status =
+      storage::FromGrpcStatus(rep_->storage_->LabelValues(call.context(), request, &response));
+  if (!status.ok()) return status;
+  return std::vector<std::string>(response.values().begin(), response.values().end());
+}
+
+absl::Status NodeClient::Check() {
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  Rep::Call call(rep_.get(), rep_->options_.probe_timeout);
+  absl::Status status =
+      storage::FromGrpcStatus(rep_->health_->Check(call.context(), request, &response));
+  if (!status.ok()) return status;
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(absl::StrCat("storage node ", address_, " is not serving"));
+  }
+  return absl::OkStatus();
+}
+
+void NodeClient::CancelInFlight() { rep_->CancelInFlight(); }
+
+}  // namespace kura::shard

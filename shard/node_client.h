@@ -1,0 +1,82 @@
+#pragma once
+
+// NodeClient: one storage node's Storage service over gRPC (proto/storage.proto), with a
+// deadline on every call and HTTP/2 keepalive pings, so a node that stops answering fails its
+// calls instead of holding them. gRPC stays inside node_client.cc.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "model/matcher.h"
+#include "model/write_batch.h"
+#include "shard/series_merge.h"
+
+namespace kura::shard {
+
+// One series of a write, with its canonical label bytes (Labels::CanonicalBytes()), which the
+// router computes once for placement and every replica's request.
+struct SeriesToWrite {
+  const model::TimeSeries* series = nullptr;
+  const std::string* canonical_labels = nullptr;
+};
+
+struct NodeClientOptions {
+  // Deadline of a Write, Select (the whole stream) or label call.
+  absl::Duration timeout = absl::Seconds(5);
+  // Deadline of a grpc.health.v1 probe.
+  absl::Duration probe_timeout = absl::Milliseconds(500);
+  // A ping every second, and a connection whose ping goes unanswered for a second is closed:
+  // a hung node's calls fail within about 2 s even without a probe.
+  absl::Duration keepalive_time = absl::Seconds(1);
+  absl::Duration keepalive_timeout = absl::Seconds(1);
+  // Reconnect quickly to a restarted node (gRPC's default starts at 1 s and grows to 120 s).
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  int max_receive_message_bytes = 64 << 20;
+};
+
+// Thread-safe.
+class NodeClient {
+ public:
+  // Connects lazily to `address` ("host:port").
+  NodeClient(std::string address, NodeClientOptions options = {});
+  ~NodeClient();
+
+  NodeClient(const NodeClient&) = delete;
+  NodeClient& operator=(const NodeClient&) = delete;
+
+  const std::string& address() const { return address_; }
+
+  // OK once the node made every sample durable. The node's own errors come back with their
+  // codes (InvalidArgument for a bad sample); transport failures are Unavailable or
+  // DeadlineExceeded.
+  absl::Status Write(absl::Span<const SeriesToWrite> series);
+
+  // The node's whole answer, sorted by labels.
+  absl::StatusOr<std::vector<EncodedSeries>> Select(absl::Span<const model::LabelMatcher> matchers,
+                                                    int64_t min_time_ms, int64_t max_time_ms);
+  absl::StatusOr<std::vector<std::string>> LabelNames(
+      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
+  absl::StatusOr<std::vector<std::string>> LabelValues(
+      std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+      int64_t max_time_ms);
+
+  // grpc.health.v1 Check: OK when the node answers SERVING within the probe timeout.
+  absl::Status Check();
+
+  // Cancels every call in flight; they return Cancelled. For a node just taken out of rotation,
+  // so its callers move on at once.
+  void CancelInFlight();
+
+ private:
+  class Rep;
+  const std::string address_;
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace kura::shard
