@@ -9,28 +9,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { CHART_DIR, render } from '../lib/chart.js';
-import { CLUSTER_ROLES, clusterRolesEnabled } from '../lib/cluster_roles.js';
 import { flagValue } from '../lib/rules.js';
 import { LocalPod, localCommandLines, roleImplemented, runDir } from '../lib/local_run.js';
 
-// While the cluster roles are not enabled (lib/cluster_roles.js), the start test is skipped;
-// once they are, a missing role fails it.
 const READY_TIMEOUT_MS = 30_000;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.KURA_BINARY
   || join(process.env.KURA_SOURCE_DIR || join(here, '..', '..', '..'), 'build', 'cmd', 'kura', 'kura');
 const haveBinary = existsSync(binary);
-const enabled = clusterRolesEnabled();
-
-function skipReason() {
-  if (!haveBinary) return `no kura binary at ${binary} (build it, or set KURA_BINARY)`;
-  if (enabled) return false;
-  const missing = CLUSTER_ROLES.filter((r) => !roleImplemented(binary, r));
-  const which = missing.length > 0 ? missing.map((r) => `kura ${r}`).join(', ') : 'none';
-  return `cluster roles not enabled yet (issue 6); missing in this binary: ${which}; `
-    + 'set CLUSTER_ROLES_IMPLEMENTED in deploy/validate/lib/cluster_roles.js';
-}
+const noBinary = haveBinary ? false : `no kura binary at ${binary} (build it, or set KURA_BINARY)`;
+const CLUSTER_ROLES = ['store', 'receive', 'query'];
 
 const smallValues = join(CHART_DIR, 'ci', 'values-small.yaml');
 
@@ -72,7 +61,7 @@ describe('rendered command lines, mapped to 127.0.0.1', () => {
 
   // Proves the harness itself on the binary as it is today: a pod running `kura standalone`,
   // shaped as the chart renders its pods, starts, becomes ready and drains on SIGTERM.
-  test('the harness starts and drains a pod', { skip: haveBinary ? false : `no kura binary at ${binary}` },
+  test('the harness starts and drains a pod', { skip: noBinary },
     async () => {
       const run = runDir();
       after(() => run.cleanup());
@@ -94,7 +83,7 @@ describe('rendered command lines, mapped to 127.0.0.1', () => {
       }
     });
 
-  test('storage nodes, a receiver and a querier start from the chart\'s flags', { skip: skipReason() },
+  test('storage nodes, a receiver and a querier start from the chart\'s flags', { skip: noBinary },
     async () => {
       for (const role of CLUSTER_ROLES) {
         assert.ok(roleImplemented(binary, role), `kura ${role} --help lists no --http.listen-address`);

@@ -1,5 +1,5 @@
 // The Grafana provisioning: the dashboard parses, every panel has a data source and targets,
-// and every metric it queries exists in Kura's code or in the cluster roles' contract.
+// and every metric it queries is registered somewhere in Kura's code.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { clusterRolesEnabled, CONTRACTED_CLUSTER_METRICS } from '../lib/cluster_roles.js';
 import { dashboardProblems, metricNames, registeredMetrics, SCRAPE_METRICS } from '../lib/dashboard.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,7 +29,7 @@ test('there is a dashboard', () => {
 for (const file of dashboards) {
   test(`dashboards/${file}`, () => {
     const dashboard = JSON.parse(readFileSync(join(grafanaDir, 'dashboards', file), 'utf8'));
-    const known = new Set([...registered, ...CONTRACTED_CLUSTER_METRICS, ...SCRAPE_METRICS]);
+    const known = new Set([...registered, ...SCRAPE_METRICS]);
     const problems = dashboardProblems(dashboard, known);
     assert.deepEqual(problems, []);
   });
@@ -53,12 +52,6 @@ test('a dashboard with an unknown metric or a panel without targets fails', () =
   assert.match(problems[1], /no targets/);
   assert.match(problems[2], /no datasource/);
 });
-
-test('contracted cluster metrics are registered once the cluster roles are enabled',
-  { skip: clusterRolesEnabled() ? false : 'cluster roles not enabled yet (issue 6): lib/cluster_roles.js' }, () => {
-    const missing = CONTRACTED_CLUSTER_METRICS.filter((m) => !registered.has(m));
-    assert.deepEqual(missing, [], 'rename the dashboard\'s queries or the code\'s metrics to agree');
-  });
 
 test('provisioning files', () => {
   const datasources = parse(readFileSync(join(grafanaDir, 'datasource.yaml'), 'utf8'));
