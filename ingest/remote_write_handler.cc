@@ -11,12 +11,14 @@
 namespace kura::ingest {
 namespace {
 
-// Seconds a sender should wait before retrying a 429 or 503. Prometheus backs off on its own
+// Seconds a sender should wait before retrying a 503. Prometheus backs off on its own
 // as well (min_backoff 30ms .. max_backoff 5s); one second lets a full queue drain.
 constexpr std::string_view kRetryAfterSeconds = "1";
 
-// The only place where a Status becomes an HTTP code. Prometheus retries 429 and 5xx and drops
-// a request answered with any other 4xx.
+// The only place where a Status becomes an HTTP code. Prometheus retries every 5xx but a 429
+// only when its queue_config sets retry_on_http_429 (off by default), and drops a request
+// answered with any other 4xx. Overload (ResourceExhausted) is therefore a 503 too: with a
+// default sender configuration a 429 would lose the samples.
 int HttpCodeFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -24,7 +26,6 @@ int HttpCodeFor(const absl::Status& status) {
     case absl::StatusCode::kInvalidArgument:
       return 400;
     case absl::StatusCode::kResourceExhausted:
-      return 429;
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
       return 503;
@@ -83,7 +84,7 @@ void RemoteWriteHandler::Handle(const base::HttpRequest& request, base::HttpResp
   absl::Status status = DecodeValidateWrite(request, &num_samples);
   int code = HttpCodeFor(status);
   if (code == 400) samples_rejected_.Inc(static_cast<double>(num_samples));
-  if (code == 429 || code == 503) {
+  if (code == 503) {
     response->headers.emplace_back("Retry-After", std::string(kRetryAfterSeconds));
   }
   Respond(code, std::string(status.message()), response);

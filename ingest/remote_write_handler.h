@@ -2,7 +2,7 @@
 
 // RemoteWriteHandler: POST /api/v1/write (Prometheus remote write 1.0). Decodes, validates and
 // hands the batch to a SeriesWriter; maps the outcome to the status Prometheus expects:
-// 204 once durable, 400 naming the bad series (Prometheus does not retry 4xx), 429/503 with
+// 204 once durable, 400 naming the bad series (Prometheus does not retry 4xx), 503 with
 // Retry-After when overloaded (Prometheus retries those).
 
 #include <array>
@@ -36,7 +36,7 @@ class RemoteWriteHandler {
 
  private:
   // The HTTP codes this handler answers with, each with its requests_total{code} counter.
-  static constexpr std::array<int, 8> kCodes = {204, 400, 405, 413, 415, 429, 500, 503};
+  static constexpr std::array<int, 7> kCodes = {204, 400, 405, 413, 415, 500, 503};
 
   // Decode -> validate -> write. Fills `num_samples` once the body has decoded.
   absl::Status DecodeValidateWrite(const base::HttpRequest& request, size_t* num_samples);

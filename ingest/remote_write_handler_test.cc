@@ -205,13 +205,14 @@ TEST_F(RemoteWriteHandlerTest, WriterInvalidArgumentIs400WithItsMessage) {
   EXPECT_EQ(Counter("kura_remote_write_samples_rejected_total"), 4);
 }
 
-TEST_F(RemoteWriteHandlerTest, OverloadIs429WithRetryAfter) {
+// 503, not 429: Prometheus drops a 429 unless retry_on_http_429 is set.
+TEST_F(RemoteWriteHandlerTest, OverloadIs503WithRetryAfter) {
   writer_.set_status(absl::ResourceExhaustedError("in-flight bytes limit reached"));
   base::HttpResponse response = Send(Post(ValidRequest()));
-  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.status, 503);
   EXPECT_THAT(response.headers, UnorderedElementsAre(Pair("Retry-After", "1")));
   EXPECT_EQ(response.body, "in-flight bytes limit reached\n");
-  EXPECT_EQ(Requests("429"), 1);
+  EXPECT_EQ(Requests("503"), 1);
   // Prometheus retries these, so they are not counted as rejected.
   EXPECT_EQ(Counter("kura_remote_write_samples_rejected_total"), 0);
 }

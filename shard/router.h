@@ -10,7 +10,7 @@
 // sender's retry after a partial failure duplicates nothing.
 //
 // Backpressure: writes in flight to one node are bounded in bytes; a batch that would exceed the
-// bound is refused with ResourceExhausted (429, Prometheus retries) instead of being buffered.
+// bound is refused with ResourceExhausted (503, which Prometheus retries) instead of being buffered.
 
 #include <cstddef>
 #include <memory>

@@ -138,7 +138,7 @@ void AddReceiveFlags(CLI::App* app, ReceiveOptions* options, std::string* log_le
           "Storage nodes that must acknowledge every sample before the write is acknowledged.")
       ->check(CLI::Range(1, 16));
   AddFlag(app, "--store.max-in-flight-bytes", &options->router.max_in_flight_bytes_per_node,
-          "Bytes of writes in flight to one storage node beyond which writes get 429 (e.g. 64MiB).")
+          "Bytes of writes in flight to one storage node beyond which writes get 503 (e.g. 64MiB).")
       ->transform(CLI::AsSizeValue(false));
 }
 
