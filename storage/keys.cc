@@ -155,4 +155,26 @@ bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref) {
 
 std::string PersistedMaxTimeKey(uint64_t ref) { return TaggedRefKey(kPersistedMaxTimeTag, ref); }
 
+std::string TombstoneSeriesPrefix(uint64_t ref) {
+  std::string key;
+  PutUint64BE(&key, ref);
+  return key;
+}
+
+std::string TombstoneKey(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms) {
+  std::string key = TombstoneSeriesPrefix(ref);
+  PutInt64BE(&key, min_time_ms);
+  PutInt64BE(&key, max_time_ms);
+  return key;
+}
+
+bool ParseTombstoneKey(std::string_view key, uint64_t* ref, int64_t* min_time_ms,
+                       int64_t* max_time_ms) {
+  if (key.size() != 24) return false;
+  *ref = DecodeUint64BE(key);
+  *min_time_ms = DecodeInt64BE(key.substr(8));
+  *max_time_ms = DecodeInt64BE(key.substr(16));
+  return true;
+}
+
 }  // namespace kura::storage

@@ -15,6 +15,7 @@ inline constexpr std::string_view kSeriesFamily = "series";
 inline constexpr std::string_view kPostingsFamily = "postings";
 inline constexpr std::string_view kChunksFamily = "chunks";
 inline constexpr std::string_view kHeadFamily = "head";
+inline constexpr std::string_view kTombstonesFamily = "tombstones";
 
 // Separator inside keys; it never occurs in UTF-8 text, so names and values need no escaping.
 inline constexpr char kSeparator = '\xff';
@@ -67,5 +68,13 @@ std::string CheckpointChunkKey(uint64_t ref);
 inline constexpr std::string_view kCheckpointChunkPrefix = "c";
 bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref);
 std::string PersistedMaxTimeKey(uint64_t ref);
+
+// tombstones family: ref, min_time, max_time -> "" (one key per deleted interval, both ends
+// inclusive).
+std::string TombstoneKey(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms);
+// Prefix of the tombstones of one series.
+std::string TombstoneSeriesPrefix(uint64_t ref);
+bool ParseTombstoneKey(std::string_view key, uint64_t* ref, int64_t* min_time_ms,
+                       int64_t* max_time_ms);
 
 }  // namespace kura::storage

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,6 +25,7 @@
 #include "storage/chunk_series_set.h"
 #include "storage/head.h"
 #include "storage/keys.h"
+#include "storage/node_rep.h"
 #include "storage/querier.h"
 #include "storage/rocksdb_status.h"
 #include "storage/series_index.h"
@@ -39,116 +41,23 @@ constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
 constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 // Per family: small memtables, flushed often, keep what a restart replays small.
 constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
-// Checkpointed open chunks restored per batch of label lookups.
-constexpr size_t kRestoreBatch = 4096;
-// Closed chunks gathered during WAL replay before they are written.
-constexpr size_t kReplayFlushChunks = 1024;
 
+// In the order of Rep's handles_, after "default".
 constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily,
-                                          kHeadFamily};
+                                          kHeadFamily, kTombstonesFamily};
 
 bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
 }
 
-// One series of a write, its occurrences in the batch merged.
-struct SeriesWrite {
-  const model::Labels* labels = nullptr;
-  std::string canonical;
-  WalSamples samples;           // sorted and validated: only new samples remain
-  HeadSeries* head = nullptr;   // null when the series is not in the head
-  std::optional<uint64_t> ref;  // unset for a series never written
-  std::optional<model::Sample> newest;
-};
-
 }  // namespace
 
-class Node::Rep {
- public:
-  Rep(const NodeOptions& options, rocksdb::DB* db,
-      std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Wal> wal)
-      : options_(options),
-        partition_length_ms_(absl::ToInt64Milliseconds(options.partition_length)),
-        db_(db),
-        handles_(std::move(handles)),
-        series_(handles_[1]),
-        postings_(handles_[2]),
-        chunks_(handles_[3]),
-        head_family_(handles_[4]),
-        index_(db, series_),
-        wal_(std::move(wal)),
-        querier_(db, postings_, &index_, partition_length_ms_),
-        head_(options.max_samples_per_chunk, partition_length_ms_) {
-    write_options_.sync = options.sync_wal;
-    // The WAL segments a checkpoint replaces are deleted right after it: it must be on disk.
-    checkpoint_options_.sync = true;
-  }
-
-  ~Rep();
-
-  absl::Status Recover();
-  absl::Status Write(const model::WriteBatch& batch);
-  absl::StatusOr<std::unique_ptr<model::SeriesSet>> Select(
-      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
-  absl::StatusOr<std::vector<std::string>> LabelNames(
-      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
-  absl::StatusOr<std::vector<std::string>> LabelValues(
-      std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
-      int64_t max_time_ms);
-  NodeStats stats() const;
-  absl::Status WriteHealth() const {
-    absl::MutexLock lock(&health_mu_);
-    return write_health_;
-  }
-
- private:
-  absl::Status Merge(const model::WriteBatch& batch, std::vector<SeriesWrite>* writes) const;
-  absl::Status Validate(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<double>> FindStoredSample(const SeriesWrite& write,
-                                                         int64_t timestamp_ms) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<model::Sample>> PersistedNewest(uint64_t ref) const;
-  void AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyToHead(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<HeadSeries*> LoadHeadSeries(uint64_t ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status ReplayRecord(std::string_view record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records the outcome of a write's disk I/O for WriteHealth and returns it.
-  absl::Status SetWriteHealth(absl::Status status) {
-    absl::MutexLock lock(&health_mu_);
-    write_health_ = status;
-    return status;
-  }
-  absl::Status Checkpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const NodeOptions options_;
-  const int64_t partition_length_ms_;
-  rocksdb::DB* const db_;
-  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, then kFamilies
-  rocksdb::ColumnFamilyHandle* const series_;
-  rocksdb::ColumnFamilyHandle* const postings_;
-  rocksdb::ColumnFamilyHandle* const chunks_;
-  rocksdb::ColumnFamilyHandle* const head_family_;
-  rocksdb::WriteOptions write_options_;
-  rocksdb::WriteOptions checkpoint_options_;
-
-  // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
-  mutable absl::Mutex mu_;
-  SeriesIndex index_;  // lookups are thread-safe; AllocateRef needs mu_
-  const std::unique_ptr<Wal> wal_ ABSL_GUARDED_BY(mu_);
-  const Querier querier_;
-  Head head_ ABSL_GUARDED_BY(mu_);
-  NodeStats stats_ ABSL_GUARDED_BY(mu_);
-  // Its own lock: readiness probes must not wait behind a write or a checkpoint.
-  mutable absl::Mutex health_mu_;
-  absl::Status write_health_ ABSL_GUARDED_BY(health_mu_);
-  // The latest partition any sample fell into; series idle since before the one preceding it
-  // leave the head at the next checkpoint.
-  int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
-};
-
 Node::Rep::~Rep() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
   {
     absl::MutexLock lock(&mu_);
     // Best effort: without it the next Open replays the WAL instead.
@@ -159,6 +68,18 @@ Node::Rep::~Rep() {
   }
   db_->Close().PermitUncheckedError();
   delete db_;
+}
+
+rocksdb::WriteOptions Node::Rep::IndexWriteOptions() const {
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync_wal;
+  return options;
+}
+
+rocksdb::WriteOptions Node::Rep::CheckpointWriteOptions() const {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
 }
 
 // ---- Write -------------------------------------------------------------------------------
@@ -325,7 +246,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   }
   if (wb.Count() > 0) {
     RETURN_IF_ERROR(
-        SetWriteHealth(FromRocksDB(db_->Write(write_options_, &wb), "writing the index")));
+        SetWriteHealth(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "writing the index")));
   }
   stats_.series_created += created;
   std::string record;
@@ -345,16 +266,20 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
 // open chunk they replace.
 absl::Status Node::Rep::FlushPendingChunks() {
   if (head_.pending().empty()) return absl::OkStatus();
+  // A chunk wholly before retention's boundary would land in a dropped partition.
+  const int64_t readable_min_time_ms = ReadableMinTime(INT64_MIN);
   rocksdb::WriteBatch wb;
   for (const ClosedChunk& chunk : head_.pending()) {
-    wb.Put(chunks_, ChunkKey(chunk.partition, chunk.ref, chunk.min_time_ms), chunk.bytes)
-        .PermitUncheckedError();
+    if (chunk.max_time_ms >= readable_min_time_ms) {
+      wb.Put(chunks_, ChunkKey(chunk.partition, chunk.ref, chunk.min_time_ms), chunk.bytes)
+          .PermitUncheckedError();
+    }
     std::string newest;
     PutInt64BE(&newest, chunk.max_time_ms);
     wb.Put(head_family_, PersistedMaxTimeKey(chunk.ref), newest).PermitUncheckedError();
     wb.Delete(head_family_, CheckpointChunkKey(chunk.ref)).PermitUncheckedError();
   }
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing chunks"));
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "writing chunks"));
   stats_.chunks_written += static_cast<int64_t>(head_.pending().size());
   head_.ClearPending();
   return absl::OkStatus();
@@ -375,7 +300,7 @@ absl::Status Node::Rep::Checkpoint() {
            rocksdb::Slice(series.chunk.bytes().data(), series.chunk.bytes().size()))
         .PermitUncheckedError();
   });
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(checkpoint_options_, &wb), "writing a checkpoint"));
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(CheckpointWriteOptions(), &wb), "writing a checkpoint"));
   RETURN_IF_ERROR(wal_->Truncate(first_kept));
   // Flushing the memtables lets RocksDB drop its log too, so what it replays on open is bounded
   // like our WAL. In the background: ingest does not wait for it.
@@ -385,103 +310,15 @@ absl::Status Node::Rep::Checkpoint() {
   return FromRocksDB(db_->Flush(flush, handles_), "flushing memtables");
 }
 
-// ---- Recovery ----------------------------------------------------------------------------
-
-absl::StatusOr<HeadSeries*> Node::Rep::LoadHeadSeries(uint64_t ref) {
-  if (HeadSeries* series = head_.Find(ref)) return series;
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf({ref}));
-  HeadSeries* series = head_.Create(ref, labels[0].CanonicalBytes());
-  ASSIGN_OR_RETURN(series->newest, PersistedNewest(ref));
-  return series;
-}
-
-absl::Status Node::Rep::ReplayRecord(std::string_view record) {
-  std::vector<WalSeriesSamples> entries;
-  if (!DecodeWalRecord(record, &entries)) return absl::DataLossError("malformed WAL record");
-  for (const WalSeriesSamples& entry : entries) {
-    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
-    for (const model::Sample& sample : entry.samples) {
-      // Samples up to the newest are already in a written or checkpointed chunk.
-      if (series->newest.has_value() && sample.timestamp_ms <= series->newest->timestamp_ms) {
-        continue;
-      }
-      head_.Append(series, sample);
-      const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-      series->indexed_partition = std::max(series->indexed_partition, partition);
-      newest_partition_ = std::max(newest_partition_, partition);
-      ++stats_.wal_replayed_samples;
-    }
-  }
-  if (head_.pending().size() >= kReplayFlushChunks) RETURN_IF_ERROR(FlushPendingChunks());
-  return absl::OkStatus();
-}
-
-// Loads the checkpointed open chunks and replays the WAL written after them.
-absl::Status Node::Rep::Recover() {
-  const absl::Time start = absl::Now();
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(index_.Init());
-  // The checkpointed open chunks, in batches so one MultiGet fetches the labels of many. Their
-  // newest sample is the series' newest: the written chunks only hold older ones.
-  std::vector<uint64_t> refs;
-  std::vector<std::string> chunks;
-  auto restore = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<std::string> labels, index_.CanonicalLabelsOf(refs));
-    for (size_t i = 0; i < refs.size(); ++i) {
-      HeadSeries* series = head_.Create(refs[i], std::move(labels[i]));
-      if (!head_.RestoreOpenChunk(series, chunks[i])) {
-        return absl::DataLossError(
-            absl::StrCat("corrupt checkpointed chunk of series ref ", refs[i]));
-      }
-      series->indexed_partition = series->chunk_partition;
-      newest_partition_ = std::max(newest_partition_, series->chunk_partition);
-    }
-    refs.clear();
-    chunks.clear();
-    return absl::OkStatus();
-  };
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
-  for (it->Seek(kCheckpointChunkPrefix);
-       it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
-    uint64_t ref = 0;
-    if (!ParseCheckpointChunkKey(it->key().ToStringView(), &ref)) {
-      return absl::DataLossError("malformed checkpoint key");
-    }
-    refs.push_back(ref);
-    chunks.emplace_back(it->value().ToStringView());
-    if (refs.size() == kRestoreBatch) RETURN_IF_ERROR(restore());
-  }
-  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading the checkpoint"));
-  it.reset();
-  RETURN_IF_ERROR(restore());
-  const absl::Time checkpoint_loaded = absl::Now();
-  int64_t records = 0;
-  RETURN_IF_ERROR(wal_->Replay([&](std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    ++records;
-    return ReplayRecord(record);
-  }));
-  const absl::Time replayed = absl::Now();
-  // No checkpoint here: the WAL counts the replayed segments towards the next one, so what the
-  // next restart replays stays bounded, and being ready does not wait for the write.
-  RETURN_IF_ERROR(FlushPendingChunks());
-  auto seconds = [](absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDoubleSeconds(d)); };
-  base::LogInfo("recovered the head",
-                {{"series", absl::StrCat(head_.num_series())},
-                 {"checkpoint_load_seconds", seconds(checkpoint_loaded - start)},
-                 {"wal_records", absl::StrCat(records)},
-                 {"wal_samples", absl::StrCat(stats_.wal_replayed_samples)},
-                 {"wal_replay_seconds", seconds(replayed - checkpoint_loaded)},
-                 {"chunk_write_seconds", seconds(absl::Now() - replayed)}});
-  return absl::OkStatus();
-}
-
 // ---- Read --------------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
-    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
-  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+int64_t Node::Rep::ReadableMinTime(int64_t min_time_ms) const {
+  absl::MutexLock lock(&retention_mu_);
+  return std::max(min_time_ms, retention_min_time_ms_);
+}
+
+std::vector<ChunkSeriesData> Node::Rep::SeriesData(const PostingsList& refs, int64_t min_time_ms,
+                                                   int64_t max_time_ms) {
   std::vector<ChunkSeriesData> series(refs.size());
   {
     // Only copies; chunks written meanwhile are read from disk too, and the merge drops the
@@ -491,39 +328,97 @@ absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
       head_.CopyChunks(refs[i], min_time_ms, max_time_ms, &series[i].head_chunks);
     }
   }
+  const bool any_tombstones = !tombstones_.empty();
   for (size_t i = 0; i < refs.size(); ++i) {
     series[i].ref = refs[i];
-    series[i].labels = std::move(labels[i]);
+    if (any_tombstones) series[i].deleted = tombstones_.Of(refs[i]);
   }
-  std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
-    return model::Labels::Compare(a.labels, b.labels) < 0;
-  });
+  return series;
+}
+
+ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_ms,
+                              int64_t max_time_ms) const {
   ChunkSource source;
   source.db = db_;
   source.chunks = chunks_;
   source.partitions = std::move(partitions);
   source.min_time_ms = min_time_ms;
   source.max_time_ms = max_time_ms;
-  return NewChunkSeriesSet(std::move(source), std::move(series));
+  return source;
+}
+
+absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  std::vector<ChunkSeriesData> series = SeriesData(refs, min_time_ms, max_time_ms);
+  for (size_t i = 0; i < refs.size(); ++i) series[i].labels = std::move(labels[i]);
+  std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
+    return model::Labels::Compare(a.labels, b.labels) < 0;
+  });
+  return NewChunkSeriesSet(Source(std::move(partitions), min_time_ms, max_time_ms),
+                           std::move(series));
+}
+
+absl::StatusOr<PostingsList> Node::Rep::VisibleRefs(absl::Span<const model::LabelMatcher> matchers,
+                                                    absl::Span<const int64_t> partitions,
+                                                    int64_t min_time_ms, int64_t max_time_ms) {
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
+  PostingsList deleted;
+  for (uint64_t ref : tombstones_.Refs()) {
+    if (std::binary_search(refs.begin(), refs.end(), ref)) deleted.push_back(ref);
+  }
+  if (deleted.empty()) return refs;
+  const ChunkSource source =
+      Source(std::vector<int64_t>(partitions.begin(), partitions.end()), min_time_ms, max_time_ms);
+  PostingsList hidden;
+  for (const ChunkSeriesData& series : SeriesData(deleted, min_time_ms, max_time_ms)) {
+    ASSIGN_OR_RETURN(bool has_samples, HasSamples(source, series));
+    if (!has_samples) hidden.push_back(series.ref);
+  }
+  return SubtractPostings(refs, hidden);
 }
 
 absl::StatusOr<std::vector<std::string>> Node::Rep::LabelNames(
     absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  return querier_.LabelNames(matchers, partitions);
+  if (tombstones_.empty()) return querier_.LabelNames(matchers, partitions);
+  // Deleted series must not show: list from the labels of the series that keep samples.
+  ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  absl::btree_set<std::string> names;
+  for (const model::Labels& l : labels) {
+    for (const model::Label& label : l) names.insert(label.name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 absl::StatusOr<std::vector<std::string>> Node::Rep::LabelValues(
     std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
     int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  return querier_.LabelValues(name, matchers, partitions);
+  if (tombstones_.empty()) return querier_.LabelValues(name, matchers, partitions);
+  ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  absl::btree_set<std::string> values;
+  for (const model::Labels& l : labels) {
+    const std::string_view value = l.Get(name);
+    if (!value.empty()) values.emplace(value);
+  }
+  return std::vector<std::string>(values.begin(), values.end());
 }
 
 NodeStats Node::Rep::stats() const {
   absl::MutexLock lock(&mu_);
   NodeStats stats = stats_;
   stats.active_series = static_cast<int64_t>(head_.num_series());
+  stats.active_tombstoned_series = static_cast<int64_t>(tombstones_.Refs().size());
+  absl::MutexLock retention_lock(&retention_mu_);
+  stats.partitions_dropped = partitions_dropped_;
   return stats;
 }
 
@@ -536,6 +431,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   }
   if (absl::ToInt64Milliseconds(options.partition_length) < 1) {
     return absl::InvalidArgumentError("partition_length must be at least 1ms");
+  }
+  if (options.retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("retention must not be negative");
   }
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
@@ -576,6 +474,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   }
   auto rep = std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal));
   RETURN_IF_ERROR(rep->Recover());
+  RETURN_IF_ERROR(rep->ApplyRetention(options.clock ? options.clock() : absl::Now()));
+  rep->StartMaintenance();
   return std::unique_ptr<Node>(new Node(std::move(rep)));
 }
 
@@ -602,5 +502,13 @@ absl::StatusOr<std::vector<std::string>> Node::LabelValues(
 
 NodeStats Node::stats() const { return rep_->stats(); }
 absl::Status Node::WriteHealth() const { return rep_->WriteHealth(); }
+
+absl::Status Node::DeleteSeries(absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+                                int64_t max_time_ms) {
+  return rep_->DeleteSeries(matchers, min_time_ms, max_time_ms);
+}
+
+absl::Status Node::CleanTombstones() { return rep_->CleanTombstones(); }
+absl::Status Node::ApplyRetention(absl::Time now) { return rep_->ApplyRetention(now); }
 
 }  // namespace kura::storage

@@ -1,15 +1,17 @@
 #pragma once
 
 // Node: one storage node. Owns the RocksDB instance, the WAL, the head and the index, and is
-// both seams (SeriesWriter and SeriesReader). Used directly by `kura standalone`, behind the
-// gRPC Storage service by `kura store`.
+// both seams (SeriesWriter and SeriesReader) and the admin seam (SeriesAdmin). Used directly by
+// `kura standalone`, behind the gRPC Storage service by `kura store`.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "model/series_admin.h"
 #include "model/series_reader.h"
 #include "model/series_writer.h"
 
@@ -26,6 +28,13 @@ struct NodeOptions {
   // WAL volume after which the open chunks are checkpointed and the WAL they cover deleted:
   // what a restart replays at most.
   int64_t checkpoint_wal_bytes = int64_t{64} << 20;
+  // How long samples are kept; zero keeps them forever (Kura is long-term storage). Data goes a
+  // whole partition at a time, once the partition ends more than `retention` before now.
+  absl::Duration retention = absl::ZeroDuration();
+  // How often the background thread applies retention (it also runs at Open).
+  absl::Duration maintenance_interval = absl::Minutes(1);
+  // The time retention measures from; null means the system clock. Tests inject one.
+  std::function<absl::Time()> clock;
 };
 
 // Counters for /metrics; read with stats(). Monotonic unless named active_*.
@@ -36,9 +45,11 @@ struct NodeStats {
   int64_t chunks_written = 0;
   int64_t out_of_order_samples = 0;
   int64_t wal_replayed_samples = 0;
+  int64_t partitions_dropped = 0;  // by retention
+  int64_t active_tombstoned_series = 0;
 };
 
-class Node : public model::SeriesWriter, public model::SeriesReader {
+class Node : public model::SeriesWriter, public model::SeriesReader, public model::SeriesAdmin {
  public:
   // Opens or creates the node in options.data_dir, replaying the WAL so every acknowledged
   // sample is readable. FailedPrecondition when another process holds the directory.
@@ -59,6 +70,19 @@ class Node : public model::SeriesWriter, public model::SeriesReader {
   absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms) override;
+
+  // Prometheus's delete_series: tombstones the samples, which reads leave out from now on.
+  // The tombstone ends at each series' newest sample, so later writes stay visible.
+  absl::Status DeleteSeries(absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+                            int64_t max_time_ms) override;
+  // Rewrites the chunks that tombstones cover without the deleted samples, drops the postings
+  // of partitions left empty, compacts the ranges it rewrote and removes the tombstones.
+  absl::Status CleanTombstones() override;
+
+  // Drops the partitions that retention no longer keeps at `now` (DeleteRange over their
+  // postings and chunks, then a compaction of those ranges). Runs at Open and in the
+  // background; a no-op without retention.
+  absl::Status ApplyRetention(absl::Time now);
 
   NodeStats stats() const;
 
