@@ -73,6 +73,30 @@ void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
       ->envname(EnvName("--enable-feature"));
 }
 
+// Retention and the admin API: Prometheus's names, plus --retention as an alias (the
+// environment variable follows the first name, KURA_STORAGE_RETENTION).
+void AddRetentionFlags(CLI::App* app, StandaloneOptions* options) {
+  absl::Duration* retention = &options->node.retention;
+  app->add_option_function<std::string>(
+         "--storage.retention,--retention",
+         [retention](const std::string& text) {
+           absl::StatusOr<absl::Duration> d = query::ParseApiDuration(text);
+           if (!d.ok() || *d < absl::ZeroDuration()) {
+             throw CLI::ValidationError(
+                 "--storage.retention",
+                 d.ok() ? "must not be negative" : std::string(d.status().message()));
+           }
+           *retention = *d;
+         },
+         "How long to keep samples (e.g. 90d); 0 keeps them forever. Whole partitions go once "
+         "they end before now minus this.")
+      ->envname(EnvName("--storage.retention"))
+      ->default_str("0");
+  app->add_flag("--web.enable-admin-api", options->enable_admin_api,
+                "Enable the admin endpoints delete_series and clean_tombstones.")
+      ->envname(EnvName("--web.enable-admin-api"));
+}
+
 void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
   AddFlag(app, "--http.listen-address", &options->listen_address,
           "Address to listen on for the API, remote write and /metrics (host:port or :port).");
@@ -80,6 +104,7 @@ void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* 
   app->add_flag("--storage.sync", options->node.sync_wal,
                 "fsync the WAL before acknowledging writes (power-loss durability).")
       ->envname(EnvName("--storage.sync"));
+  AddRetentionFlags(app, options);
   AddDurationFlag(app, "--query.lookback-delta", &options->engine.lookback_delta,
                   "How far back to look for a sample of an instant vector selector.");
   AddDurationFlag(app, "--query.timeout", &options->engine.timeout,
@@ -99,12 +124,13 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "kura, version " KURA_VERSION);
   app.require_subcommand(1);
   std::string log_level = "info";
-  CLI::App* standalone =
-      app.add_subcommand("standalone", "Run every role in one process (the default on one machine).");
+  CLI::App* standalone = app.add_subcommand(
+      "standalone", "Run every role in one process (the default on one machine).");
   AddStandaloneFlags(standalone, &result.standalone, &log_level);
   CLI::App* receive = app.add_subcommand("receive", "Accept remote write, route to storage nodes.");
   CLI::App* store = app.add_subcommand("store", "Run a storage node.");
-  CLI::App* query = app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
+  CLI::App* query =
+      app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

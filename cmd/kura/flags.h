@@ -20,6 +20,8 @@ struct StandaloneOptions {
   storage::NodeOptions node{.data_dir = "./data"};
   query::EngineOptions engine;
   ingest::RemoteWriteOptions remote_write;
+  // Prometheus's --web.enable-admin-api: delete_series and clean_tombstones.
+  bool enable_admin_api = false;
   base::LogLevel log_level = base::LogLevel::kInfo;
   // How long a drain waits for in-flight requests; below Kubernetes' default 30s grace.
   absl::Duration drain_timeout = absl::Seconds(25);

@@ -9,6 +9,7 @@
 #include "cmd/kura/drain.h"
 #include "cmd/kura/http_server.h"
 #include "ingest/remote_write_handler.h"
+#include "query/admin_api.h"
 #include "query/api.h"
 #include "query/engine.h"
 #include "storage/node.h"
@@ -37,6 +38,12 @@ void RegisterNodeMetrics(storage::Node* node, base::Registry* registry) {
   registry->AddCounterFunc(
       "kura_storage_out_of_order_samples_total", "Samples rejected as out of order.",
       [node] { return static_cast<double>(node->stats().out_of_order_samples); });
+  registry->AddCounterFunc(
+      "kura_storage_partitions_dropped_total", "Partitions dropped by retention.",
+      [node] { return static_cast<double>(node->stats().partitions_dropped); });
+  registry->AddGaugeFunc(
+      "kura_storage_tombstoned_series", "Series with deletions not yet cleaned.",
+      [node] { return static_cast<double>(node->stats().active_tombstoned_series); });
 }
 
 }  // namespace
@@ -73,6 +80,11 @@ int RunStandalone(const StandaloneOptions& options) {
         remote_write.Handle(request, response);
       },
       RouteOptions{.max_body_bytes = options.remote_write.max_body_bytes});
+  query::AdminApi admin_api(node->get(),
+                            query::AdminApiOptions{.enabled = options.enable_admin_api});
+  for (query::ApiRoute& route : admin_api.Routes()) {
+    server.Handle(route.path, std::move(route.handler));
+  }
   for (query::ApiRoute& route : api.Routes()) {
     if (route.prefix) {
       server.HandlePrefix(route.path, route.name, std::move(route.handler));
