@@ -62,6 +62,48 @@ void Head::Append(HeadSeries* series, const model::Sample& sample) {
   series->newest = sample;
 }
 
+void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
+  const int64_t t = sample.timestamp_ms;
+  if (series->chunk.num_samples() > 0 && t >= series->chunk.min_time_ms()) {
+    // At most max_samples_per_chunk samples: decoding and re-encoding them is cheap, and the
+    // open chunk stays one ascending chunk. The encoder wrote these bytes; they decode.
+    std::vector<model::Sample> samples;
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(series->chunk.bytes());
+    while (it->Next()) samples.push_back(it->At());
+    auto pos = std::lower_bound(
+        samples.begin(), samples.end(), t,
+        [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+    if (pos != samples.end() && pos->timestamp_ms == t) return;
+    samples.insert(pos, sample);
+    ChunkEncoder rebuilt;
+    for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
+    series->chunk = std::move(rebuilt);
+    return;
+  }
+  std::vector<model::Sample>& buffer = series->out_of_order;
+  auto pos =
+      std::lower_bound(buffer.begin(), buffer.end(), t,
+                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->timestamp_ms == t) return;
+  buffer.insert(pos, sample);
+  ++num_out_of_order_;
+}
+
+std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
+  std::vector<HeadSeries*> out;
+  if (num_out_of_order_ == 0) return out;
+  for (auto& [ref, series] : series_) {
+    if (!series->out_of_order.empty()) out.push_back(series.get());
+  }
+  return out;
+}
+
+void Head::ClearOutOfOrder(HeadSeries* series) {
+  num_out_of_order_ -= static_cast<int64_t>(series->out_of_order.size());
+  series->out_of_order.clear();
+  series->out_of_order.shrink_to_fit();
+}
+
 bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
   while (it->Next()) {
@@ -78,6 +120,11 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
 std::optional<double> Head::FindSample(const HeadSeries& series, int64_t timestamp_ms,
                                        bool* older) const {
   *older = false;
+  const std::vector<model::Sample>& buffer = series.out_of_order;
+  auto pos =
+      std::lower_bound(buffer.begin(), buffer.end(), timestamp_ms,
+                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->timestamp_ms == timestamp_ms) return pos->value;
   int64_t head_min_time = INT64_MAX;
   for (const ClosedChunk& closed : pending_) {
     if (closed.ref != series.ref) continue;
@@ -111,10 +158,19 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
       chunk.min_time_ms() <= max_time_ms) {
     out->emplace_back(chunk.bytes());
   }
+  const std::vector<model::Sample>& buffer = it->second->out_of_order;
+  if (!buffer.empty() && buffer.back().timestamp_ms >= min_time_ms &&
+      buffer.front().timestamp_ms <= max_time_ms) {
+    ChunkEncoder encoded;
+    for (const model::Sample& s : buffer) encoded.Append(s.timestamp_ms, s.value);
+    out->emplace_back(encoded.bytes());
+  }
 }
 
 size_t Head::EvictIdle(int64_t partition) {
+  // A series keeps its out-of-order samples in memory only: it stays until they are written.
   auto idle = [&](const HeadSeries& series) {
+    if (!series.out_of_order.empty()) return false;
     return !series.newest.has_value() ||
            PartitionOf(series.newest->timestamp_ms, partition_length_ms_) < partition;
   };

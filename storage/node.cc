@@ -41,6 +41,9 @@ constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
 constexpr size_t kWriteBufferBytes = size_t{128} << 20;
 // Per family: small memtables, flushed often, keep what a restart replays small.
 constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
+// Out-of-order samples held in the head before they are merged into the written chunks: each
+// costs 16 bytes here, and a merge rewrites the chunks they fall into.
+constexpr int64_t kOutOfOrderFlushSamples = 64 * 1024;
 
 // In the order of Rep's handles_, after "default".
 constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily,
@@ -161,9 +164,10 @@ absl::StatusOr<std::optional<double>> Node::Rep::FindStoredSample(const SeriesWr
   return std::nullopt;
 }
 
-// Drops samples already stored bit for bit (a sender's retry); rejects any other sample not
-// newer than the series' newest.
-absl::Status Node::Rep::Validate(SeriesWrite* write) {
+// Drops samples already stored bit for bit (a sender's retry); moves samples not newer than the
+// series' newest but within the out-of-order window to write->out_of_order; rejects the rest,
+// and samples before retention's boundary.
+absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_ms) {
   if (HeadSeries* head = head_.FindByLabels(write->canonical)) {
     write->ref = head->ref;
     write->head = head;
@@ -174,9 +178,15 @@ absl::Status Node::Rep::Validate(SeriesWrite* write) {
       ASSIGN_OR_RETURN(write->newest, PersistedNewest(*write->ref));
     }
   }
+  WalSamples& samples = write->samples;
+  if (samples.front().timestamp_ms < retention_min_time_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sample at ", samples.front().timestamp_ms, " is older than the retention boundary ",
+        retention_min_time_ms, " in series ", write->labels->ToString()));
+  }
   if (!write->newest.has_value()) return absl::OkStatus();
   const int64_t newest = write->newest->timestamp_ms;
-  WalSamples& samples = write->samples;
+  const int64_t window_ms = absl::ToInt64Milliseconds(options_.out_of_order_window);
   size_t kept = 0;
   for (const model::Sample& sample : samples) {
     if (sample.timestamp_ms > newest) {
@@ -185,26 +195,50 @@ absl::Status Node::Rep::Validate(SeriesWrite* write) {
     }
     ASSIGN_OR_RETURN(std::optional<double> stored, FindStoredSample(*write, sample.timestamp_ms));
     if (stored.has_value() && SameBits(*stored, sample.value)) continue;
+    if (!stored.has_value() && window_ms > 0 && sample.timestamp_ms >= newest - window_ms) {
+      write->out_of_order.push_back(sample);
+      continue;
+    }
     ++stats_.out_of_order_samples;
+    if (stored.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate sample for timestamp ", sample.timestamp_ms,
+                       " with a different value in series ", write->labels->ToString()));
+    }
     return absl::InvalidArgumentError(absl::StrCat(
-        stored.has_value() ? "duplicate sample for timestamp " : "out of order sample at ",
-        sample.timestamp_ms, " (newest is ", newest, ") in series ", write->labels->ToString()));
+        "out of order sample at ", sample.timestamp_ms, ": older than the series' newest ", newest,
+        window_ms > 0 ? absl::StrCat(" by more than the out-of-order window of ",
+                                     absl::FormatDuration(options_.out_of_order_window))
+                      : " (no out-of-order window is configured)",
+        " in series ", write->labels->ToString()));
   }
   samples.resize(kept);
   return absl::OkStatus();
 }
 
 void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const {
-  int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
-  for (const model::Sample& sample : write.samples) {
-    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-    if (partition <= indexed) continue;
-    indexed = partition;
+  auto add = [&](int64_t partition) {
     batch->Put(postings_, PostingKey(partition, "", "", *write.ref), "").PermitUncheckedError();
     for (const model::Label& label : *write.labels) {
       batch->Put(postings_, PostingKey(partition, label.name, label.value, *write.ref), "")
           .PermitUncheckedError();
     }
+  };
+  int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
+  for (const model::Sample& sample : write.samples) {
+    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    if (partition <= indexed) continue;
+    indexed = partition;
+    add(partition);
+  }
+  // Out-of-order samples may reach back into a partition the series had no samples in; they are
+  // rare, so their postings are written again whether or not they exist.
+  int64_t last = INT64_MIN;
+  for (const model::Sample& sample : write.out_of_order) {
+    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    if (partition == last) continue;
+    last = partition;
+    add(partition);
   }
 }
 
@@ -215,18 +249,25 @@ void Node::Rep::ApplyToHead(SeriesWrite* write) {
     series->newest = write->newest;
   }
   for (const model::Sample& sample : write->samples) head_.Append(series, sample);
-  const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
-  series->indexed_partition = std::max(series->indexed_partition, partition);
-  newest_partition_ = std::max(newest_partition_, partition);
-  stats_.samples_appended += static_cast<int64_t>(write->samples.size());
+  for (const model::Sample& sample : write->out_of_order) head_.InsertOutOfOrder(series, sample);
+  if (!write->samples.empty()) {
+    const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
+    series->indexed_partition = std::max(series->indexed_partition, partition);
+    newest_partition_ = std::max(newest_partition_, partition);
+  }
+  stats_.samples_appended +=
+      static_cast<int64_t>(write->samples.size() + write->out_of_order.size());
+  stats_.out_of_order_accepted += static_cast<int64_t>(write->out_of_order.size());
 }
 
 absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   std::vector<SeriesWrite> writes;
   RETURN_IF_ERROR(Merge(batch, &writes));
   absl::MutexLock lock(&mu_);
-  for (SeriesWrite& write : writes) RETURN_IF_ERROR(Validate(&write));
-  std::erase_if(writes, [](const SeriesWrite& w) { return w.samples.empty(); });
+  const int64_t retention_min_time_ms = ReadableMinTime(INT64_MIN);
+  for (SeriesWrite& write : writes) RETURN_IF_ERROR(Validate(&write, retention_min_time_ms));
+  std::erase_if(writes,
+                [](const SeriesWrite& w) { return w.samples.empty() && w.out_of_order.empty(); });
   if (writes.empty()) return absl::OkStatus();
 
   // New series and postings go to RocksDB first: a WAL record only names series the index
@@ -234,6 +275,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   rocksdb::WriteBatch wb;
   std::vector<WalSeriesSamples> wal_series;
   wal_series.reserve(writes.size());
+  std::vector<WalSeriesSamples> wal_out_of_order;
   int64_t created = 0;
   for (SeriesWrite& write : writes) {
     if (!write.ref.has_value()) {
@@ -242,7 +284,8 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
       ++created;
     }
     AddPostings(write, &wb);
-    wal_series.push_back({*write.ref, write.samples});
+    if (!write.samples.empty()) wal_series.push_back({*write.ref, write.samples});
+    if (!write.out_of_order.empty()) wal_out_of_order.push_back({*write.ref, write.out_of_order});
   }
   if (wb.Count() > 0) {
     RETURN_IF_ERROR(
@@ -250,7 +293,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   }
   stats_.series_created += created;
   std::string record;
-  EncodeWalRecord(wal_series, &record);
+  EncodeWalRecord(wal_series, &record, wal_out_of_order);
   RETURN_IF_ERROR(SetWriteHealth(wal_->Append(record)));
 
   for (SeriesWrite& write : writes) ApplyToHead(&write);
@@ -258,6 +301,8 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   // may fail and is retried with the next write, so it does not fail this one.
   if (FlushPendingChunks().ok() && wal_->bytes_since_rotate() >= options_.checkpoint_wal_bytes) {
     Checkpoint().IgnoreError();
+  } else if (head_.num_out_of_order() >= kOutOfOrderFlushSamples) {
+    FlushOutOfOrder().IgnoreError();
   }
   return absl::OkStatus();
 }
@@ -289,6 +334,10 @@ absl::Status Node::Rep::FlushPendingChunks() {
 // open chunks instead of replaying everything since they opened. Series idle for more than a
 // partition are written out and leave the head first.
 absl::Status Node::Rep::Checkpoint() {
+  // Out-of-order samples are not in the open chunks a checkpoint saves: they are merged into
+  // the written chunks first, so the WAL holding them can go.
+  RETURN_IF_ERROR(FlushPendingChunks());
+  RETURN_IF_ERROR(FlushOutOfOrder());
   if (newest_partition_ > INT64_MIN) head_.EvictIdle(newest_partition_ - 1);
   RETURN_IF_ERROR(FlushPendingChunks());
   // Records appended from here on go to the new segment; the head holds everything before.

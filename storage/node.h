@@ -28,6 +28,9 @@ struct NodeOptions {
   // WAL volume after which the open chunks are checkpointed and the WAL they cover deleted:
   // what a restart replays at most.
   int64_t checkpoint_wal_bytes = int64_t{64} << 20;
+  // Like Prometheus's out_of_order_time_window: a sample up to this much older than its
+  // series' newest is accepted (durably, and read in order); zero accepts none, as Prometheus.
+  absl::Duration out_of_order_window = absl::ZeroDuration();
   // How long samples are kept; zero keeps them forever (Kura is long-term storage). Data goes a
   // whole partition at a time, once the partition ends more than `retention` before now.
   absl::Duration retention = absl::ZeroDuration();
@@ -43,7 +46,8 @@ struct NodeStats {
   int64_t series_created = 0;
   int64_t active_series = 0;
   int64_t chunks_written = 0;
-  int64_t out_of_order_samples = 0;
+  int64_t out_of_order_samples = 0;   // rejected: too old, or a different value
+  int64_t out_of_order_accepted = 0;  // within the out-of-order window
   int64_t wal_replayed_samples = 0;
   int64_t partitions_dropped = 0;  // by retention
   int64_t active_tombstoned_series = 0;

@@ -37,7 +37,10 @@ absl::StatusOr<HeadSeries*> Node::Rep::LoadHeadSeries(uint64_t ref) {
 
 absl::Status Node::Rep::ReplayRecord(std::string_view record) {
   std::vector<WalSeriesSamples> entries;
-  if (!DecodeWalRecord(record, &entries)) return absl::DataLossError("malformed WAL record");
+  std::vector<WalSeriesSamples> out_of_order;
+  if (!DecodeWalRecord(record, &entries, &out_of_order)) {
+    return absl::DataLossError("malformed WAL record");
+  }
   for (const WalSeriesSamples& entry : entries) {
     ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
     for (const model::Sample& sample : entry.samples) {
@@ -49,6 +52,15 @@ absl::Status Node::Rep::ReplayRecord(std::string_view record) {
       const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
       series->indexed_partition = std::max(series->indexed_partition, partition);
       newest_partition_ = std::max(newest_partition_, partition);
+      ++stats_.wal_replayed_samples;
+    }
+  }
+  // Inserting is idempotent: a sample already merged into the written chunks is merged again
+  // as the same sample.
+  for (const WalSeriesSamples& entry : out_of_order) {
+    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
+    for (const model::Sample& sample : entry.samples) {
+      head_.InsertOutOfOrder(series, sample);
       ++stats_.wal_replayed_samples;
     }
   }

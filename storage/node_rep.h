@@ -47,6 +47,7 @@ struct SeriesWrite {
   HeadSeries* head = nullptr;   // null when the series is not in the head
   std::optional<uint64_t> ref;  // unset for a series never written
   std::optional<model::Sample> newest;
+  WalSamples out_of_order;  // older than newest, within the out-of-order window; sorted
 };
 
 class Node::Rep {
@@ -93,7 +94,8 @@ class Node::Rep {
 
  private:
   absl::Status Merge(const model::WriteBatch& batch, std::vector<SeriesWrite>* writes) const;
-  absl::Status Validate(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Validate(SeriesWrite* write, int64_t retention_min_time_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::optional<double>> FindStoredSample(const SeriesWrite& write,
                                                          int64_t timestamp_ms) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -104,6 +106,10 @@ class Node::Rep {
   absl::StatusOr<HeadSeries*> LoadHeadSeries(uint64_t ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReplayRecord(std::string_view record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // node_out_of_order.cc: merges the head's out-of-order samples into the written chunks.
+  absl::Status FlushOutOfOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MergeIntoChunks(uint64_t ref, const std::vector<model::Sample>& samples)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records the outcome of a write's disk I/O for WriteHealth and returns it.
   absl::Status SetWriteHealth(absl::Status status) {
     absl::MutexLock lock(&health_mu_);

@@ -73,25 +73,33 @@ void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
       ->envname(EnvName("--enable-feature"));
 }
 
-// Retention and the admin API: Prometheus's names, plus --retention as an alias (the
-// environment variable follows the first name, KURA_STORAGE_RETENTION).
-void AddRetentionFlags(CLI::App* app, StandaloneOptions* options) {
-  absl::Duration* retention = &options->node.retention;
+// A non-negative Prometheus duration under a Prometheus-style name and a short alias
+// ("--storage.retention,--retention"); the environment variable follows the first name.
+void AddAliasedDurationFlag(CLI::App* app, const std::string& names, absl::Duration* value,
+                            const std::string& help) {
+  const std::string name = names.substr(0, names.find(','));
   app->add_option_function<std::string>(
-         "--storage.retention,--retention",
-         [retention](const std::string& text) {
+         names,
+         [value, name](const std::string& text) {
            absl::StatusOr<absl::Duration> d = query::ParseApiDuration(text);
-           if (!d.ok() || *d < absl::ZeroDuration()) {
-             throw CLI::ValidationError(
-                 "--storage.retention",
-                 d.ok() ? "must not be negative" : std::string(d.status().message()));
-           }
-           *retention = *d;
+           if (!d.ok()) throw CLI::ValidationError(name, std::string(d.status().message()));
+           if (*d < absl::ZeroDuration()) throw CLI::ValidationError(name, "must not be negative");
+           *value = *d;
          },
-         "How long to keep samples (e.g. 90d); 0 keeps them forever. Whole partitions go once "
-         "they end before now minus this.")
-      ->envname(EnvName("--storage.retention"))
-      ->default_str("0");
+         help)
+      ->envname(EnvName(name))
+      ->default_str(absl::FormatDuration(*value));
+}
+
+// Retention, out-of-order samples and the admin API of the storage node.
+void AddStorageNodeFlags(CLI::App* app, StandaloneOptions* options) {
+  AddAliasedDurationFlag(app, "--storage.retention,--retention", &options->node.retention,
+                         "How long to keep samples (e.g. 90d); 0 keeps them forever. Whole "
+                         "partitions go once they end before now minus this.");
+  AddAliasedDurationFlag(app, "--storage.ooo-window,--ooo-window",
+                         &options->node.out_of_order_window,
+                         "Accept samples up to this much older than their series' newest "
+                         "(Prometheus's out_of_order_time_window); 0 accepts none.");
   app->add_flag("--web.enable-admin-api", options->enable_admin_api,
                 "Enable the admin endpoints delete_series and clean_tombstones.")
       ->envname(EnvName("--web.enable-admin-api"));
@@ -104,7 +112,7 @@ void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* 
   app->add_flag("--storage.sync", options->node.sync_wal,
                 "fsync the WAL before acknowledging writes (power-loss durability).")
       ->envname(EnvName("--storage.sync"));
-  AddRetentionFlags(app, options);
+  AddStorageNodeFlags(app, options);
   AddDurationFlag(app, "--query.lookback-delta", &options->engine.lookback_delta,
                   "How far back to look for a sample of an instant vector selector.");
   AddDurationFlag(app, "--query.timeout", &options->engine.timeout,

@@ -38,6 +38,10 @@ void RegisterNodeMetrics(storage::Node* node, base::Registry* registry) {
   registry->AddCounterFunc(
       "kura_storage_out_of_order_samples_total", "Samples rejected as out of order.",
       [node] { return static_cast<double>(node->stats().out_of_order_samples); });
+  registry->AddCounterFunc("kura_storage_out_of_order_accepted_total",
+                           "Samples accepted within the out-of-order window.", [node] {
+                             return static_cast<double>(node->stats().out_of_order_accepted);
+                           });
   registry->AddCounterFunc(
       "kura_storage_partitions_dropped_total", "Partitions dropped by retention.",
       [node] { return static_cast<double>(node->stats().partitions_dropped); });
