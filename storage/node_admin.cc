@@ -154,7 +154,9 @@ absl::Status Node::Rep::CleanTombstones() {
     // One series at a time under the writers' lock, so ingest pauses briefly, not for the
     // whole rewrite.
     absl::MutexLock lock(&mu_);
+    // Everything the head holds outside its open chunks goes to disk first, to be rewritten.
     RETURN_IF_ERROR(FlushPendingChunks());
+    RETURN_IF_ERROR(FlushOutOfOrder());
     for (int64_t partition : partitions) {
       RETURN_IF_ERROR(CleanPartition(ref, labels[0], partition, deleted));
     }
