@@ -10,6 +10,10 @@
 namespace kura::storage {
 namespace {
 
+// A head series besides its labels and chunk bytes: the struct, its two map slots and the
+// allocations' headers, roughly.
+constexpr int64_t kSeriesOverheadBytes = sizeof(HeadSeries) + 96;
+
 // Searches one encoded chunk for a timestamp.
 std::optional<double> FindInChunk(std::string_view chunk, int64_t timestamp_ms) {
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk, timestamp_ms, timestamp_ms);
@@ -36,6 +40,7 @@ HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
   series->ref = ref;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
+  series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.size());
   series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
 }
@@ -47,6 +52,8 @@ void Head::CloseChunk(HeadSeries* series) {
   closed.min_time_ms = series->chunk.min_time_ms();
   closed.max_time_ms = series->chunk.max_time_ms();
   closed.bytes = std::string(series->chunk.bytes());
+  chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
+  pending_bytes_ += static_cast<int64_t>(closed.bytes.size());
   pending_.push_back(std::move(closed));
   series->chunk = ChunkEncoder();
 }
@@ -58,7 +65,9 @@ void Head::Append(HeadSeries* series, const model::Sample& sample) {
     CloseChunk(series);
   }
   if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
+  const size_t before = series->chunk.size_bytes();
   series->chunk.Append(sample.timestamp_ms, sample.value);
+  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
   series->newest = sample;
 }
 
@@ -77,6 +86,8 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
     samples.insert(pos, sample);
     ChunkEncoder rebuilt;
     for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
+    chunk_bytes_ += static_cast<int64_t>(rebuilt.size_bytes()) -
+                    static_cast<int64_t>(series->chunk.size_bytes());
     series->chunk = std::move(rebuilt);
     return;
   }
@@ -87,6 +98,22 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
   if (pos != buffer.end() && pos->timestamp_ms == t) return;
   buffer.insert(pos, sample);
   ++num_out_of_order_;
+}
+
+void Head::CloseAllChunks() {
+  for (auto& [ref, series] : series_) {
+    if (series->chunk.num_samples() > 0) CloseChunk(series.get());
+  }
+}
+
+int64_t Head::memory_bytes() const {
+  return series_bytes_ + chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+}
+
+int64_t Head::chunk_memory_bytes() const {
+  return chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
 }
 
 std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
@@ -111,7 +138,9 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
     if (series->chunk.num_samples() == 0) {
       series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
     }
+    const size_t before = series->chunk.size_bytes();
     series->chunk.Append(sample.timestamp_ms, sample.value);
+    chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
     series->newest = sample;
   }
   return it->status().ok();
@@ -175,7 +204,11 @@ size_t Head::EvictIdle(int64_t partition) {
            PartitionOf(series.newest->timestamp_ms, partition_length_ms_) < partition;
   };
   // The by-labels entries go first: they point at the series.
-  absl::erase_if(series_by_labels_, [&](const auto& entry) { return idle(*entry.second); });
+  absl::erase_if(series_by_labels_, [&](const auto& entry) {
+    if (!idle(*entry.second)) return false;
+    series_bytes_ -= static_cast<int64_t>(entry.first.size());
+    return true;
+  });
   size_t evicted = 0;
   for (auto it = series_.begin(); it != series_.end();) {
     HeadSeries* series = it->second.get();
@@ -184,6 +217,7 @@ size_t Head::EvictIdle(int64_t partition) {
       continue;
     }
     if (series->chunk.num_samples() > 0) CloseChunk(series);
+    series_bytes_ -= kSeriesOverheadBytes;
     series_.erase(it++);
     ++evicted;
   }

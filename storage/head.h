@@ -78,7 +78,12 @@ class Head {
                   std::vector<std::string>* out) const;
 
   const std::vector<ClosedChunk>& pending() const { return pending_; }
-  void ClearPending() { pending_.clear(); }
+  void ClearPending() {
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+  // Closes every open chunk into pending(), to free memory under pressure.
+  void CloseAllChunks();
 
   // Closes the open chunks of series whose newest sample lies before `partition` and drops the
   // series from the head, so that memory follows the active series; series with out-of-order
@@ -87,6 +92,10 @@ class Head {
 
   void ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const;
   size_t num_series() const { return series_.size(); }
+  // An estimate of what the head holds: series, open and pending chunks, out-of-order samples.
+  int64_t memory_bytes() const;
+  // The part of memory_bytes() that writing chunks out frees.
+  int64_t chunk_memory_bytes() const;
 
  private:
   void CloseChunk(HeadSeries* series);
@@ -98,6 +107,9 @@ class Head {
   absl::flat_hash_map<std::string, HeadSeries*> series_by_labels_;
   std::vector<ClosedChunk> pending_;
   int64_t num_out_of_order_ = 0;
+  int64_t series_bytes_ = 0;
+  int64_t chunk_bytes_ = 0;  // of the open chunks
+  int64_t pending_bytes_ = 0;
 };
 
 }  // namespace kura::storage

@@ -18,9 +18,11 @@
 #include "absl/time/time.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "storage/chunk_decoder.h"
 #include "storage/chunk_series_set.h"
 #include "storage/head.h"
@@ -37,10 +39,8 @@ namespace {
 // RocksDB's own log holds index entries, chunks and checkpoints; a checkpoint flushes the
 // memtables so it can be dropped, and this caps it in between.
 constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
-// Memtables of all column families together.
-constexpr size_t kWriteBufferBytes = size_t{128} << 20;
-// Per family: small memtables, flushed often, keep what a restart replays small.
-constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
+// The smallest memory budget the shares still work with.
+constexpr int64_t kMinMemoryBudgetBytes = int64_t{4} << 20;
 // Out-of-order samples held in the head before they are merged into the written chunks: each
 // costs 16 bytes here, and a merge rewrites the chunks they fall into.
 constexpr int64_t kOutOfOrderFlushSamples = 64 * 1024;
@@ -269,6 +269,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   std::erase_if(writes,
                 [](const SeriesWrite& w) { return w.samples.empty() && w.out_of_order.empty(); });
   if (writes.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckMemory(writes));
 
   // New series and postings go to RocksDB first: a WAL record only names series the index
   // knows. Most writes add none and touch RocksDB not at all.
@@ -465,7 +466,11 @@ NodeStats Node::Rep::stats() const {
   absl::MutexLock lock(&mu_);
   NodeStats stats = stats_;
   stats.active_series = static_cast<int64_t>(head_.num_series());
-  stats.active_tombstoned_series = static_cast<int64_t>(tombstones_.Refs().size());
+  stats.active_tombstoned_series = static_cast<int64_t>(tombstones_.num_series());
+  stats.memory_budget_bytes = options_.memory_budget_bytes;
+  stats.head_memory_bytes = head_.memory_bytes();
+  stats.block_cache_bytes = static_cast<int64_t>(memory_.block_cache->GetUsage());
+  stats.memtable_bytes = static_cast<int64_t>(memory_.write_buffers->memory_usage());
   absl::MutexLock retention_lock(&retention_mu_);
   stats.partitions_dropped = partitions_dropped_;
   return stats;
@@ -480,6 +485,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   }
   if (absl::ToInt64Milliseconds(options.partition_length) < 1) {
     return absl::InvalidArgumentError("partition_length must be at least 1ms");
+  }
+  if (options.memory_budget_bytes < kMinMemoryBudgetBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the memory budget must be at least ", kMinMemoryBudgetBytes, " bytes"));
   }
   if (options.retention < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("retention must not be negative");
@@ -496,9 +505,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // Caps RocksDB's own log: a family written rarely (series) is flushed rather than keeping
   // every log file alive, so RocksDB's recovery stays bounded like ours.
   db_options.max_total_wal_size = kMaxRocksDBLogBytes;
-  db_options.db_write_buffer_size = kWriteBufferBytes;
   rocksdb::ColumnFamilyOptions family_options;
-  family_options.write_buffer_size = kFamilyWriteBufferBytes;
+  RocksDBMemory memory = ConfigureMemory(options.memory_budget_bytes, &db_options, &family_options);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family_options);
   for (std::string_view name : kFamilies) {
@@ -521,7 +529,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     delete db;
     return wal.status();
   }
-  auto rep = std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal));
+  auto rep =
+      std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal), std::move(memory));
   RETURN_IF_ERROR(rep->Recover());
   RETURN_IF_ERROR(rep->ApplyRetention(options.clock ? options.clock() : absl::Now()));
   rep->StartMaintenance();

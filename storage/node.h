@@ -31,6 +31,12 @@ struct NodeOptions {
   // Like Prometheus's out_of_order_time_window: a sample up to this much older than its
   // series' newest is accepted (durably, and read in order); zero accepts none, as Prometheus.
   absl::Duration out_of_order_window = absl::ZeroDuration();
+  // Bounds the node's memory: RocksDB's block cache gets a quarter (one LRU cache shared by
+  // every column family, index and filter blocks included), its memtables an eighth (one write
+  // buffer manager) and the head the rest. A head over its share first writes its open chunks
+  // out early; if it stays over, writes that would add series to the head get Unavailable (503,
+  // which senders retry) until series go idle. At least 4 MiB.
+  int64_t memory_budget_bytes = int64_t{1} << 30;
   // How long samples are kept; zero keeps them forever (Kura is long-term storage). Data goes a
   // whole partition at a time, once the partition ends more than `retention` before now.
   absl::Duration retention = absl::ZeroDuration();
@@ -50,6 +56,13 @@ struct NodeStats {
   int64_t out_of_order_accepted = 0;  // within the out-of-order window
   int64_t wal_replayed_samples = 0;
   int64_t partitions_dropped = 0;  // by retention
+  // Memory as the budget accounts it (gauges), and what the budget made the node do.
+  int64_t memory_budget_bytes = 0;
+  int64_t head_memory_bytes = 0;
+  int64_t block_cache_bytes = 0;
+  int64_t memtable_bytes = 0;
+  int64_t memory_pressure_flushes = 0;
+  int64_t memory_rejected_writes = 0;
   int64_t active_tombstoned_series = 0;
 };
 

@@ -31,13 +31,36 @@
 #include "storage/wal.h"
 
 namespace rocksdb {
+class Cache;
 class ColumnFamilyHandle;
 class DB;
 class WriteBatch;
+class WriteBufferManager;
+struct ColumnFamilyOptions;
+struct DBOptions;
 struct WriteOptions;
 }  // namespace rocksdb
 
 namespace kura::storage {
+
+// How NodeOptions::memory_budget_bytes is shared out.
+struct MemoryShares {
+  int64_t block_cache_bytes = 0;
+  int64_t memtable_bytes = 0;
+  int64_t head_bytes = 0;
+};
+MemoryShares SplitMemoryBudget(int64_t budget_bytes);
+
+// RocksDB takes its cache and write buffer manager as shared_ptr; the node owns both.
+struct RocksDBMemory {
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+};
+
+// Creates the cache and write buffer manager for `budget_bytes` and sets them, with the table
+// and memtable sizes that follow, in the options.
+RocksDBMemory ConfigureMemory(int64_t budget_bytes, rocksdb::DBOptions* db_options,
+                              rocksdb::ColumnFamilyOptions* family_options);
 
 // One series of a write, its occurrences in the batch merged.
 struct SeriesWrite {
@@ -53,8 +76,11 @@ struct SeriesWrite {
 class Node::Rep {
  public:
   Rep(const NodeOptions& options, rocksdb::DB* db,
-      std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Wal> wal)
+      std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Wal> wal,
+      RocksDBMemory memory)
       : options_(options),
+        head_budget_bytes_(SplitMemoryBudget(options.memory_budget_bytes).head_bytes),
+        memory_(std::move(memory)),
         partition_length_ms_(absl::ToInt64Milliseconds(options.partition_length)),
         db_(db),
         handles_(std::move(handles)),
@@ -117,6 +143,10 @@ class Node::Rep {
     return status;
   }
   absl::Status Checkpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps the head within its memory share before `writes` are applied: writes the open
+  // chunks out early, and refuses writes that add series when that is not enough.
+  absl::Status CheckMemory(const std::vector<SeriesWrite>& writes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Synced as options_.sync_wal asks, for index entries and chunks.
   rocksdb::WriteOptions IndexWriteOptions() const;
   // Always synced: the WAL segments a checkpoint replaces are deleted right after it.
@@ -142,6 +172,8 @@ class Node::Rep {
   void MaintenanceLoop();
 
   const NodeOptions options_;
+  const int64_t head_budget_bytes_;
+  const RocksDBMemory memory_;
   const int64_t partition_length_ms_;
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, then kFamilies

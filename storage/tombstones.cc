@@ -112,6 +112,11 @@ std::vector<uint64_t> Tombstones::Refs() const {
   return refs;
 }
 
+size_t Tombstones::num_series() const {
+  absl::MutexLock lock(&mu_);
+  return intervals_.size();
+}
+
 bool Tombstones::empty() const {
   absl::MutexLock lock(&mu_);
   return intervals_.empty();

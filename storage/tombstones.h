@@ -54,6 +54,7 @@ class Tombstones {
   // Every ref with tombstones, ascending.
   std::vector<uint64_t> Refs() const;
   bool empty() const;
+  size_t num_series() const;
 
  private:
   rocksdb::DB* const db_;

@@ -1,6 +1,8 @@
 #include "cmd/kura/flags.h"
 
 #include <cctype>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,7 +93,33 @@ void AddAliasedDurationFlag(CLI::App* app, const std::string& names, absl::Durat
       ->default_str(absl::FormatDuration(*value));
 }
 
-// Retention, out-of-order samples and the admin API of the storage node.
+// "2GiB", "512MB", "1073741824": an integer and an optional unit, B to TiB in powers of 1024
+// (KB, MB, GB and TB too, as Prometheus's size flags read them).
+std::optional<int64_t> ParseBytes(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 18) return std::nullopt;
+  int64_t value = std::stoll(std::string(text.substr(0, digits)));
+  const std::string_view unit = text.substr(digits);
+  int shift = 0;
+  if (unit.empty() || unit == "B") {
+    shift = 0;
+  } else if (unit == "KiB" || unit == "KB") {
+    shift = 10;
+  } else if (unit == "MiB" || unit == "MB") {
+    shift = 20;
+  } else if (unit == "GiB" || unit == "GB") {
+    shift = 30;
+  } else if (unit == "TiB" || unit == "TB") {
+    shift = 40;
+  } else {
+    return std::nullopt;
+  }
+  if (value > (INT64_MAX >> shift)) return std::nullopt;
+  return value << shift;
+}
+
+// Retention, out-of-order samples, the memory budget and the admin API of the storage node.
 void AddStorageNodeFlags(CLI::App* app, StandaloneOptions* options) {
   AddAliasedDurationFlag(app, "--storage.retention,--retention", &options->node.retention,
                          "How long to keep samples (e.g. 90d); 0 keeps them forever. Whole "
@@ -100,6 +128,21 @@ void AddStorageNodeFlags(CLI::App* app, StandaloneOptions* options) {
                          &options->node.out_of_order_window,
                          "Accept samples up to this much older than their series' newest "
                          "(Prometheus's out_of_order_time_window); 0 accepts none.");
+  int64_t* budget = &options->node.memory_budget_bytes;
+  app->add_option_function<std::string>(
+         "--storage.memory-budget",
+         [budget](const std::string& text) {
+           std::optional<int64_t> bytes = ParseBytes(text);
+           if (!bytes.has_value()) {
+             throw CLI::ValidationError("--storage.memory-budget",
+                                        "want a size such as 2GiB or 512MiB, got " + text);
+           }
+           *budget = *bytes;
+         },
+         "Memory for the block cache (1/4), memtables (1/8) and head (the rest); past it the "
+         "head writes chunks out early, then refuses new series with 503. At least 4MiB.")
+      ->envname(EnvName("--storage.memory-budget"))
+      ->default_str("1GiB");
   app->add_flag("--web.enable-admin-api", options->enable_admin_api,
                 "Enable the admin endpoints delete_series and clean_tombstones.")
       ->envname(EnvName("--web.enable-admin-api"));
