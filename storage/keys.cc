@@ -8,6 +8,7 @@ constexpr char kSeriesByLabelsTag = 'l';
 constexpr char kSeriesByRefTag = 'r';
 constexpr char kCheckpointChunkTag = 'c';
 constexpr char kPersistedMaxTimeTag = 't';
+constexpr char kCompactedPartitionTag = 'p';
 
 std::string TaggedRefKey(char tag, uint64_t ref) {
   std::string key(1, tag);
@@ -154,6 +155,12 @@ bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref) {
 }
 
 std::string PersistedMaxTimeKey(uint64_t ref) { return TaggedRefKey(kPersistedMaxTimeTag, ref); }
+
+std::string CompactedPartitionKey(int64_t partition) {
+  std::string key(1, kCompactedPartitionTag);
+  PutInt64BE(&key, partition);
+  return key;
+}
 
 std::string TombstoneSeriesPrefix(uint64_t ref) {
   std::string key;

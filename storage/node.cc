@@ -473,6 +473,7 @@ NodeStats Node::Rep::stats() const {
   stats.memtable_bytes = static_cast<int64_t>(memory_.write_buffers->memory_usage());
   absl::MutexLock retention_lock(&retention_mu_);
   stats.partitions_dropped = partitions_dropped_;
+  stats.partitions_compacted = partitions_compacted_;
   return stats;
 }
 
@@ -568,5 +569,8 @@ absl::Status Node::DeleteSeries(absl::Span<const model::LabelMatcher> matchers, 
 
 absl::Status Node::CleanTombstones() { return rep_->CleanTombstones(); }
 absl::Status Node::ApplyRetention(absl::Time now) { return rep_->ApplyRetention(now); }
+absl::Status Node::CompactClosedPartitions(absl::Time now) {
+  return rep_->CompactClosedPartitions(now);
+}
 
 }  // namespace kura::storage

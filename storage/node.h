@@ -40,7 +40,10 @@ struct NodeOptions {
   // How long samples are kept; zero keeps them forever (Kura is long-term storage). Data goes a
   // whole partition at a time, once the partition ends more than `retention` before now.
   absl::Duration retention = absl::ZeroDuration();
-  // How often the background thread applies retention (it also runs at Open).
+  // Merge each series' chunks of a partition into one (up to 16384 samples) once the partition
+  // has closed (ended more than out_of_order_window ago), in the background.
+  bool compact_closed_partitions = true;
+  // How often the background thread applies retention (it also runs at Open) and compacts.
   absl::Duration maintenance_interval = absl::Minutes(1);
   // The time retention measures from; null means the system clock. Tests inject one.
   std::function<absl::Time()> clock;
@@ -56,6 +59,7 @@ struct NodeStats {
   int64_t out_of_order_accepted = 0;  // within the out-of-order window
   int64_t wal_replayed_samples = 0;
   int64_t partitions_dropped = 0;  // by retention
+  int64_t partitions_compacted = 0;
   // Memory as the budget accounts it (gauges), and what the budget made the node do.
   int64_t memory_budget_bytes = 0;
   int64_t head_memory_bytes = 0;
@@ -100,6 +104,11 @@ class Node : public model::SeriesWriter, public model::SeriesReader, public mode
   // postings and chunks, then a compaction of those ranges). Runs at Open and in the
   // background; a no-op without retention.
   absl::Status ApplyRetention(absl::Time now);
+
+  // Merges each series' chunks in every closed partition not yet compacted into one chunk
+  // per series (fewer keys, one header per series and partition), then compacts the
+  // partition's key range. Runs in the background; a no-op unless compact_closed_partitions.
+  absl::Status CompactClosedPartitions(absl::Time now);
 
   NodeStats stats() const;
 

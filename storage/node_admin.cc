@@ -1,5 +1,5 @@
-// Node::Rep's retention and deletion: dropping old partitions whole, tombstones, and the
-// rewrite that applies tombstones to the chunks on disk.
+// Node::Rep's retention and deletion: dropping old partitions whole, tombstones, the rewrite
+// that applies tombstones to the chunks on disk, and the background thread.
 
 #include <algorithm>
 #include <memory>
@@ -36,22 +36,22 @@ absl::StatusOr<bool> AnyKeyIn(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* fami
   return found;
 }
 
-// Compacts [begin, end) of `family` down to the last level, so that what was deleted there
-// leaves the disk now rather than whenever RocksDB would get to it.
-absl::Status CompactRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                          const std::string& begin, const std::string& end) {
-  rocksdb::CompactRangeOptions options;
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-  const rocksdb::Slice b(begin), e(end);
-  return FromRocksDB(db->CompactRange(options, family, &b, &e), "compacting a dropped range");
-}
-
 bool IsDeleted(const std::vector<TimeInterval>& deleted, int64_t t) {
   return std::any_of(deleted.begin(), deleted.end(),
                      [t](const TimeInterval& interval) { return interval.Contains(t); });
 }
 
 }  // namespace
+
+// Compacts [begin, end) of `family` down to the last level, so that what was deleted there
+// leaves the disk now rather than whenever RocksDB would get to it.
+absl::Status CompactKeyRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                             const std::string& begin, const std::string& end) {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  const rocksdb::Slice b(begin), e(end);
+  return FromRocksDB(db->CompactRange(options, family, &b, &e), "compacting a key range");
+}
 
 // ---- Retention ---------------------------------------------------------------------------
 
@@ -81,8 +81,8 @@ absl::Status Node::Rep::DropPartitionsBefore(int64_t first_kept) {
   wb.DeleteRange(postings_, begin, end).PermitUncheckedError();
   wb.DeleteRange(chunks_, begin, end).PermitUncheckedError();
   RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "dropping partitions"));
-  RETURN_IF_ERROR(CompactRange(db_, postings_, begin, end));
-  RETURN_IF_ERROR(CompactRange(db_, chunks_, begin, end));
+  RETURN_IF_ERROR(CompactKeyRange(db_, postings_, begin, end));
+  RETURN_IF_ERROR(CompactKeyRange(db_, chunks_, begin, end));
   {
     absl::MutexLock lock(&retention_mu_);
     partitions_dropped_ += static_cast<int64_t>(dropped.size());
@@ -94,7 +94,7 @@ absl::Status Node::Rep::DropPartitionsBefore(int64_t first_kept) {
 }
 
 void Node::Rep::StartMaintenance() {
-  if (options_.retention <= absl::ZeroDuration()) return;
+  if (options_.retention <= absl::ZeroDuration() && !options_.compact_closed_partitions) return;
   maintenance_thread_ = std::thread([this] { MaintenanceLoop(); });
 }
 
@@ -109,6 +109,9 @@ void Node::Rep::MaintenanceLoop() {
     const absl::Time now = options_.clock ? options_.clock() : absl::Now();
     if (absl::Status status = ApplyRetention(now); !status.ok()) {
       base::LogWarn("applying retention failed", {{"err", status.ToString()}});
+    }
+    if (absl::Status status = CompactClosedPartitions(now); !status.ok()) {
+      base::LogWarn("compacting partitions failed", {{"err", status.ToString()}});
     }
   }
 }
@@ -174,8 +177,8 @@ absl::Status Node::Rep::CleanTombstones() {
     const std::string begin = PartitionPrefix(partition);
     const std::string end =
         partition == INT64_MAX ? std::string(9, '\xff') : PartitionPrefix(partition + 1);
-    RETURN_IF_ERROR(CompactRange(db_, chunks_, begin, end));
-    RETURN_IF_ERROR(CompactRange(db_, postings_, begin, end));
+    RETURN_IF_ERROR(CompactKeyRange(db_, chunks_, begin, end));
+    RETURN_IF_ERROR(CompactKeyRange(db_, postings_, begin, end));
   }
   return absl::OkStatus();
 }

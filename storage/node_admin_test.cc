@@ -1,6 +1,7 @@
 // Retention and deletion on a real node: what reads see at once, what survives a restart, and
 // what is left on disk afterwards.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -286,6 +287,52 @@ TEST_F(NodeAdminTest, CleanTombstonesRewritesChunksAndDropsEmptyPostings) {
   ASSERT_EQ(read.size(), 2u);
   EXPECT_EQ(read[0].second.size(), 17u);
   EXPECT_THAT(read[1].second, ElementsAre(kHourMs));
+}
+
+TEST_F(NodeAdminTest, ClosedPartitionsGetOneChunkPerSeries) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> before;
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    // Four hours at one minute, chunks of 4: 15 chunks per series and partition.
+    Write(*node, a, Range(0, 4 * kHourMs - 1, kMinMs));
+    Write(*node, b, Range(0, 4 * kHourMs - 1, kMinMs));
+    before = Read(*node, 0, 4 * kHourMs);
+    // At 3h30m partitions 0, 1 and 2 have ended; 3 is still written to.
+    ASSERT_TRUE(
+        node->CompactClosedPartitions(absl::FromUnixMillis(3 * kHourMs + 30 * kMinMs)).ok());
+    EXPECT_EQ(node->stats().partitions_compacted, 3);
+    EXPECT_EQ(Read(*node, 0, 4 * kHourMs), before);
+    EXPECT_EQ(Read(*node, kHourMs + 7 * kMinMs, kHourMs + 9 * kMinMs)[0].second,
+              Times(kHourMs + 7 * kMinMs, kHourMs + 9 * kMinMs, kMinMs));
+    // Each partition is compacted once.
+    ASSERT_TRUE(
+        node->CompactClosedPartitions(absl::FromUnixMillis(3 * kHourMs + 40 * kMinMs)).ok());
+    EXPECT_EQ(node->stats().partitions_compacted, 3);
+  }
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  std::map<std::pair<int64_t, uint64_t>, int> chunks;
+  for (const auto& entry : disk.chunk_series) ++chunks[entry];
+  for (int64_t partition = 0; partition < 3; ++partition) {
+    EXPECT_EQ((chunks[{partition, 1}]), 1) << partition;
+    EXPECT_EQ((chunks[{partition, 2}]), 1) << partition;
+  }
+  EXPECT_GT((chunks[{3, 1}]), 1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(Read(*node, 0, 4 * kHourMs), before);
+  // Out-of-order samples still merge into a compacted partition.
+  options_.out_of_order_window = absl::Hours(24);
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  Write(*node, a, {{30 * kMinMs + 1, 1}});
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(Read(*node, 0, 4 * kHourMs)[0].second.size(), before[0].second.size() + 1);
 }
 
 }  // namespace

@@ -62,6 +62,11 @@ struct RocksDBMemory {
 RocksDBMemory ConfigureMemory(int64_t budget_bytes, rocksdb::DBOptions* db_options,
                               rocksdb::ColumnFamilyOptions* family_options);
 
+// Compacts [begin, end) of `family` down to the last level, so that what was deleted or
+// rewritten there leaves the disk now.
+absl::Status CompactKeyRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                             const std::string& begin, const std::string& end);
+
 // One series of a write, its occurrences in the batch merged.
 struct SeriesWrite {
   const model::Labels* labels = nullptr;
@@ -113,6 +118,8 @@ class Node::Rep {
                             int64_t max_time_ms);
   absl::Status CleanTombstones();
   void StartMaintenance();
+  // node_compaction.cc.
+  absl::Status CompactClosedPartitions(absl::Time now);
   absl::Status WriteHealth() const {
     absl::MutexLock lock(&health_mu_);
     return write_health_;
@@ -170,6 +177,10 @@ class Node::Rep {
                               const std::vector<TimeInterval>& deleted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaintenanceLoop();
+  absl::Status CompactPartition(int64_t partition);
+  // Merges the chunks of `ref` in `partition` into one (or a few) into `batch`.
+  absl::Status MergePartitionChunks(int64_t partition, uint64_t ref, rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const NodeOptions options_;
   const int64_t head_budget_bytes_;
@@ -200,6 +211,7 @@ class Node::Rep {
   mutable absl::Mutex retention_mu_;
   int64_t retention_min_time_ms_ ABSL_GUARDED_BY(retention_mu_) = INT64_MIN;
   int64_t partitions_dropped_ ABSL_GUARDED_BY(retention_mu_) = 0;
+  int64_t partitions_compacted_ ABSL_GUARDED_BY(retention_mu_) = 0;
   // Serializes retention passes and tombstone cleaning with each other.
   absl::Mutex maintenance_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   absl::Mutex stop_mu_;

@@ -1,0 +1,124 @@
+// Node::Rep's compaction of closed partitions: once no sample can arrive in a partition any
+// more, each series' chunks there are merged into one chunk, which saves a key, a chunk header
+// and the restart of the delta coding per 120 samples, and the partition's key range is
+// compacted so the old chunks leave the disk.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/chunk_decoder.h"
+#include "storage/chunk_encoder.h"
+#include "storage/keys.h"
+#include "storage/node_rep.h"
+#include "storage/rocksdb_status.h"
+
+namespace kura::storage {
+namespace {
+
+// A day at 5s in one chunk; a query over a narrow range decodes at most this many samples of
+// a series per partition.
+constexpr int kCompactedChunkMaxSamples = 16384;
+// Series merged per hold of the writers' lock, so ingest waits only briefly.
+constexpr size_t kSeriesPerLock = 256;
+
+}  // namespace
+
+absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
+  if (!options_.compact_closed_partitions) return absl::OkStatus();
+  absl::MutexLock maintenance(&maintenance_mu_);
+  // Closed: ended before now minus the out-of-order window, so no write can reach it.
+  const int64_t open_since_ms =
+      absl::ToUnixMillis(now - options_.out_of_order_window) - partition_length_ms_;
+  const int64_t first_open = PartitionOf(open_since_ms, partition_length_ms_) + 1;
+  const int64_t min_time_ms = ReadableMinTime(INT64_MIN);
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
+                   querier_.Partitions(min_time_ms, first_open * partition_length_ms_ - 1));
+  for (int64_t partition : partitions) {
+    if (partition >= first_open) break;
+    std::string marker;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), head_family_, CompactedPartitionKey(partition), &marker);
+    if (s.ok()) continue;
+    if (!s.IsNotFound()) return FromRocksDB(s, "reading compaction markers");
+    RETURN_IF_ERROR(CompactPartition(partition));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::CompactPartition(int64_t partition) {
+  const int64_t partitions[] = {partition};
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs({}, partitions));
+  for (size_t begin = 0; begin < refs.size(); begin += kSeriesPerLock) {
+    rocksdb::WriteBatch wb;
+    absl::MutexLock lock(&mu_);
+    for (size_t i = begin; i < std::min(refs.size(), begin + kSeriesPerLock); ++i) {
+      RETURN_IF_ERROR(MergePartitionChunks(partition, refs[i], &wb));
+    }
+    if (wb.Count() > 0) {
+      RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "merging chunks"));
+    }
+  }
+  const std::string begin = PartitionPrefix(partition);
+  const std::string end =
+      partition == INT64_MAX ? std::string(9, '\xff') : PartitionPrefix(partition + 1);
+  RETURN_IF_ERROR(CompactKeyRange(db_, chunks_, begin, end));
+  RETURN_IF_ERROR(
+      FromRocksDB(db_->Put(IndexWriteOptions(), head_family_, CompactedPartitionKey(partition), ""),
+                  "writing a compaction marker"));
+  {
+    absl::MutexLock lock(&retention_mu_);
+    ++partitions_compacted_;
+  }
+  base::LogInfo("compacted a partition",
+                {{"partition", absl::StrCat(partition)}, {"series", absl::StrCat(refs.size())}});
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
+                                             rocksdb::WriteBatch* batch) {
+  const std::string prefix = ChunkSeriesPrefix(partition, ref);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chunks_));
+  std::vector<std::string> keys;
+  std::vector<std::string> chunks;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    keys.emplace_back(it->key().ToStringView());
+    chunks.emplace_back(it->value().ToStringView());
+  }
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
+  if (chunks.size() < 2) return absl::OkStatus();
+  for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
+  // Chunks of a series do not overlap and come in time order: appending them in key order
+  // keeps timestamps ascending.
+  ChunkEncoder merged;
+  auto put = [&] {
+    const std::string_view bytes = merged.bytes();
+    batch
+        ->Put(chunks_, ChunkKey(partition, ref, merged.min_time_ms()),
+              rocksdb::Slice(bytes.data(), bytes.size()))
+        .PermitUncheckedError();
+  };
+  for (const std::string& chunk : chunks) {
+    std::unique_ptr<model::SampleIterator> samples = NewChunkIterator(chunk);
+    while (samples->Next()) {
+      if (merged.num_samples() >= kCompactedChunkMaxSamples) {
+        put();
+        merged = ChunkEncoder();
+      }
+      merged.Append(samples->At().timestamp_ms, samples->At().value);
+    }
+    RETURN_IF_ERROR(samples->status());
+  }
+  if (merged.num_samples() > 0) put();
+  return absl::OkStatus();
+}
+
+}  // namespace kura::storage
