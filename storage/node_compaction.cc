@@ -1,9 +1,10 @@
 // Node::Rep's compaction of closed partitions: once no sample can arrive in a partition any
-// more, each series' chunks there are merged into one chunk, which saves a key, a chunk header
-// and the restart of the delta coding per 120 samples, and the partition's key range is
-// compacted so the old chunks leave the disk.
+// more, each series' chunks there are merged into one chunk, re-encoded as a packed chunk
+// (storage/packed_chunk.h) when that is smaller, and the partition's key range is compacted
+// so the old chunks leave the disk.
 
 #include <algorithm>
+#include <bit>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "rocksdb/db.h"
@@ -19,6 +21,7 @@
 #include "storage/chunk_encoder.h"
 #include "storage/keys.h"
 #include "storage/node_rep.h"
+#include "storage/packed_chunk.h"
 #include "storage/rocksdb_status.h"
 
 namespace kura::storage {
@@ -26,9 +29,29 @@ namespace {
 
 // A day at 5s in one chunk; a query over a narrow range decodes at most this many samples of
 // a series per partition.
-constexpr int kCompactedChunkMaxSamples = 16384;
+constexpr size_t kCompactedChunkMaxSamples = 16384;
 // Series merged per hold of the writers' lock, so ingest waits only briefly.
 constexpr size_t kSeriesPerLock = 256;
+
+// The packed encoding when it is smaller and decodes back to the very same samples (checked:
+// the old chunks are deleted in the same batch), else the usual one.
+std::string SmallestEncoding(absl::Span<const model::Sample> samples) {
+  ChunkEncoder encoder;
+  for (const model::Sample& s : samples) encoder.Append(s.timestamp_ms, s.value);
+  std::string packed = EncodePackedChunk(samples);
+  if (packed.size() >= encoder.size_bytes()) return std::string(encoder.bytes());
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(packed);
+  size_t i = 0;
+  while (it->Next()) {
+    if (i >= samples.size() || it->At().timestamp_ms != samples[i].timestamp_ms ||
+        std::bit_cast<uint64_t>(it->At().value) != std::bit_cast<uint64_t>(samples[i].value)) {
+      return std::string(encoder.bytes());
+    }
+    ++i;
+  }
+  if (!it->status().ok() || i != samples.size()) return std::string(encoder.bytes());
+  return packed;
+}
 
 }  // namespace
 
@@ -95,29 +118,22 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
   }
   RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
   if (chunks.size() < 2) return absl::OkStatus();
-  for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
-  // Chunks of a series do not overlap and come in time order: appending them in key order
-  // keeps timestamps ascending.
-  ChunkEncoder merged;
-  auto put = [&] {
-    const std::string_view bytes = merged.bytes();
-    batch
-        ->Put(chunks_, ChunkKey(partition, ref, merged.min_time_ms()),
-              rocksdb::Slice(bytes.data(), bytes.size()))
-        .PermitUncheckedError();
-  };
+  // Chunks of a series do not overlap and come in time order: their samples in key order are
+  // ascending.
+  std::vector<model::Sample> samples;
   for (const std::string& chunk : chunks) {
-    std::unique_ptr<model::SampleIterator> samples = NewChunkIterator(chunk);
-    while (samples->Next()) {
-      if (merged.num_samples() >= kCompactedChunkMaxSamples) {
-        put();
-        merged = ChunkEncoder();
-      }
-      merged.Append(samples->At().timestamp_ms, samples->At().value);
-    }
-    RETURN_IF_ERROR(samples->status());
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+    while (it->Next()) samples.push_back(it->At());
+    RETURN_IF_ERROR(it->status());
   }
-  if (merged.num_samples() > 0) put();
+  for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
+  for (size_t begin = 0; begin < samples.size(); begin += kCompactedChunkMaxSamples) {
+    const absl::Span<const model::Sample> part =
+        absl::MakeConstSpan(samples).subspan(begin, kCompactedChunkMaxSamples);
+    const std::string bytes = SmallestEncoding(part);
+    batch->Put(chunks_, ChunkKey(partition, ref, part.front().timestamp_ms), bytes)
+        .PermitUncheckedError();
+  }
   return absl::OkStatus();
 }
 
