@@ -1,5 +1,6 @@
-// The admin API of a real `kura standalone`: delete_series and clean_tombstones behind
-// --web.enable-admin-api, seen through the query API, and Prometheus's answer when disabled.
+// Storage features of a real `kura standalone` over HTTP: delete_series and clean_tombstones
+// behind --web.enable-admin-api (and Prometheus's answer when disabled), and out-of-order
+// samples within --ooo-window through remote write and a kill -9.
 
 #include <iostream>
 #include <memory>
@@ -20,7 +21,7 @@
 namespace kura::integration {
 namespace {
 
-class AdminTest : public ::testing::Test {
+class StorageFeaturesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<TempDir>> dir = TempDir::Create("kura-admin");
@@ -70,7 +71,7 @@ class AdminTest : public ::testing::Test {
   std::unique_ptr<KuraServer> kura_;
 };
 
-TEST_F(AdminTest, DeleteSeriesAndCleanTombstonesThroughHttp) {
+TEST_F(StorageFeaturesTest, DeleteSeriesAndCleanTombstonesThroughHttp) {
   ASSERT_NO_FATAL_FAILURE(StartKura({"--web.enable-admin-api", "--retention=90d"}));
   const int64_t now_ms = absl::ToUnixMillis(absl::Now());
   HttpCall write;
@@ -99,13 +100,47 @@ TEST_F(AdminTest, DeleteSeriesAndCleanTombstonesThroughHttp) {
   EXPECT_EQ(SeriesJobs("kura_admin"), std::vector<std::string>({"keep"}));
 }
 
-TEST_F(AdminTest, DisabledByDefault) {
+TEST_F(StorageFeaturesTest, DisabledByDefault) {
   ASSERT_NO_FATAL_FAILURE(StartKura({}));
   HttpResult result =
       Send("POST", "/api/v1/admin/tsdb/delete_series?match[]=" + UrlEncode("{job=\"x\"}"));
   EXPECT_EQ(result.status, 503);
   EXPECT_EQ(result.body,
             R"({"status":"error","errorType":"unavailable","error":"admin APIs disabled"})");
+}
+
+TEST_F(StorageFeaturesTest, OutOfOrderWindowThroughRemoteWriteAndAKill) {
+  ASSERT_NO_FATAL_FAILURE(StartKura({"--ooo-window=1h"}));
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  auto write = [&](int64_t t) {
+    HttpCall call;
+    call.method = "POST";
+    call.target = "/api/v1/write";
+    call.headers = RemoteWriteHeaders();
+    call.body = EncodeWriteRequest({{{{"__name__", "kura_ooo"}, {"job", "x"}}, {{t, 1}}}});
+    absl::StatusOr<HttpResult> result = SendHttp(kura_->port(), call);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : HttpResult{};
+  };
+  EXPECT_EQ(write(now_ms - 1000).status, 204);
+  HttpResult accepted = write(now_ms - 10 * 60 * 1000);
+  EXPECT_EQ(accepted.status, 204) << accepted.body;
+  HttpResult refused = write(now_ms - 3 * 3600 * 1000);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("out-of-order window of 1h"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("kura_ooo{job=\"x\"}"), std::string::npos) << refused.body;
+
+  ASSERT_TRUE(kura_->process().Kill().ok());
+  kura_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartKura({"--ooo-window=1h"}));
+  HttpResult count =
+      Send("GET", absl::StrCat("/api/v1/query?query=", UrlEncode("count_over_time(kura_ooo[4h])"),
+                               "&time=", now_ms / 1000));
+  ASSERT_EQ(count.status, 200) << count.body;
+  absl::StatusOr<Json> json = ParseJson(count.body);
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_EQ((*json)["data"]["result"].array.size(), 1u) << count.body;
+  EXPECT_EQ((*json)["data"]["result"].array[0]["value"].array.at(1).text, "2") << count.body;
 }
 
 }  // namespace
