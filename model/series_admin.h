@@ -23,6 +23,10 @@ class SeriesAdmin {
   // Rewrites the stored data that deletions cover without the deleted samples, so the space is
   // reclaimed.
   virtual absl::Status CleanTombstones() = 0;
+
+  // Compacts the stored data now (merging and re-encoding chunks, dropping superseded data)
+  // instead of in the background, so that its size on disk is what it settles at.
+  virtual absl::Status Compact() = 0;
 };
 
 }  // namespace kura::model

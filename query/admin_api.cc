@@ -15,6 +15,8 @@ namespace {
 
 constexpr std::string_view kDeleteSeriesPath = "/api/v1/admin/tsdb/delete_series";
 constexpr std::string_view kCleanTombstonesPath = "/api/v1/admin/tsdb/clean_tombstones";
+// Kura's own, like VictoriaMetrics's /internal/force_merge; Prometheus has no such endpoint.
+constexpr std::string_view kCompactPath = "/api/v1/admin/tsdb/compact";
 
 // This Abseil's string_view is its own type, not std::string_view.
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -42,7 +44,7 @@ absl::StatusOr<int64_t> TimeParam(const ApiParams& params, std::string_view name
 
 std::vector<ApiRoute> AdminApi::Routes() {
   std::vector<ApiRoute> routes;
-  for (std::string_view path : {kDeleteSeriesPath, kCleanTombstonesPath}) {
+  for (std::string_view path : {kDeleteSeriesPath, kCleanTombstonesPath, kCompactPath}) {
     routes.push_back(
         ApiRoute{.path = std::string(path),
                  .prefix = false,
@@ -56,7 +58,8 @@ std::vector<ApiRoute> AdminApi::Routes() {
 
 void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* response) {
   const bool delete_series = request.path == kDeleteSeriesPath;
-  if (!delete_series && request.path != kCleanTombstonesPath) {
+  const bool compact = request.path == kCompactPath;
+  if (!delete_series && !compact && request.path != kCleanTombstonesPath) {
     WriteApiError(absl::NotFoundError("not found"), response);
     return;
   }
@@ -78,6 +81,8 @@ void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* resp
     status = params.ok() ? DeleteSeries(*params)
                          : absl::InvalidArgumentError(absl::StrCat("error parsing form values: ",
                                                                    params.status().message()));
+  } else if (compact) {
+    status = admin_->Compact();
   } else {
     status = admin_->CleanTombstones();
   }

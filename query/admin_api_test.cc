@@ -104,6 +104,9 @@ TEST_F(AdminApiTest, DeleteSeriesByFormAndByQueryString) {
   EXPECT_EQ(response.status, 204) << response.body;
   EXPECT_EQ(Times("a"), std::vector<int64_t>({30000}));
   EXPECT_TRUE(Times("b").empty());
+  response = Send(api, "POST", "/api/v1/admin/tsdb/compact");
+  EXPECT_EQ(response.status, 204) << response.body;
+  EXPECT_EQ(Times("a"), std::vector<int64_t>({30000}));
 }
 
 TEST_F(AdminApiTest, BadRequests) {

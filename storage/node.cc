@@ -569,6 +569,7 @@ absl::Status Node::DeleteSeries(absl::Span<const model::LabelMatcher> matchers, 
 
 absl::Status Node::CleanTombstones() { return rep_->CleanTombstones(); }
 absl::Status Node::ApplyRetention(absl::Time now) { return rep_->ApplyRetention(now); }
+absl::Status Node::Compact() { return rep_->Compact(); }
 absl::Status Node::CompactClosedPartitions(absl::Time now) {
   return rep_->CompactClosedPartitions(now);
 }

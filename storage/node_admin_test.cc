@@ -335,5 +335,24 @@ TEST_F(NodeAdminTest, ClosedPartitionsGetOneChunkPerSeries) {
   EXPECT_EQ(Read(*node, 0, 4 * kHourMs)[0].second.size(), before[0].second.size() + 1);
 }
 
+TEST_F(NodeAdminTest, CompactMergesTheOpenPartitionTooAndWritingGoesOn) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  Write(*node, a, Range(0, 30 * kMinMs, kMinMs));
+  ASSERT_TRUE(node->Compact().ok());
+  // Now is the epoch: partition 0 is open, so it is merged but not marked compacted.
+  EXPECT_EQ(node->stats().partitions_compacted, 0);
+  Write(*node, a, Range(31 * kMinMs, 50 * kMinMs, kMinMs));
+  ASSERT_TRUE(node->Compact().ok());
+  auto read = Read(*node, 0, kHourMs);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].second, Times(0, 50 * kMinMs, kMinMs));
+  node.reset();
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  // One merged chunk, and the open chunk written at the close.
+  EXPECT_LE(disk.chunk_series.size(), 2u);
+}
+
 }  // namespace
 }  // namespace kura::storage

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "storage/chunk_decoder.h"
 #include "storage/chunk_encoder.h"
@@ -55,29 +56,58 @@ std::string SmallestEncoding(absl::Span<const model::Sample> samples) {
 
 }  // namespace
 
-absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
-  if (!options_.compact_closed_partitions) return absl::OkStatus();
-  absl::MutexLock maintenance(&maintenance_mu_);
+int64_t Node::Rep::FirstOpenPartition(absl::Time now) const {
   // Closed: ended before now minus the out-of-order window, so no write can reach it.
   const int64_t open_since_ms =
       absl::ToUnixMillis(now - options_.out_of_order_window) - partition_length_ms_;
-  const int64_t first_open = PartitionOf(open_since_ms, partition_length_ms_) + 1;
-  const int64_t min_time_ms = ReadableMinTime(INT64_MIN);
-  ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
-                   querier_.Partitions(min_time_ms, first_open * partition_length_ms_ - 1));
+  return PartitionOf(open_since_ms, partition_length_ms_) + 1;
+}
+
+absl::StatusOr<bool> Node::Rep::IsCompacted(int64_t partition) const {
+  std::string marker;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), head_family_, CompactedPartitionKey(partition), &marker);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocksDB(s, "reading compaction markers"));
+  return true;
+}
+
+absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
+  if (!options_.compact_closed_partitions) return absl::OkStatus();
+  absl::MutexLock maintenance(&maintenance_mu_);
+  const int64_t first_open = FirstOpenPartition(now);
+  ASSIGN_OR_RETURN(
+      std::vector<int64_t> partitions,
+      querier_.Partitions(ReadableMinTime(INT64_MIN), first_open * partition_length_ms_ - 1));
   for (int64_t partition : partitions) {
     if (partition >= first_open) break;
-    std::string marker;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), head_family_, CompactedPartitionKey(partition), &marker);
-    if (s.ok()) continue;
-    if (!s.IsNotFound()) return FromRocksDB(s, "reading compaction markers");
-    RETURN_IF_ERROR(CompactPartition(partition));
+    ASSIGN_OR_RETURN(bool compacted, IsCompacted(partition));
+    if (!compacted) RETURN_IF_ERROR(CompactPartition(partition, /*closed=*/true));
   }
   return absl::OkStatus();
 }
 
-absl::Status Node::Rep::CompactPartition(int64_t partition) {
+absl::Status Node::Rep::Compact() {
+  absl::MutexLock maintenance(&maintenance_mu_);
+  const int64_t first_open = FirstOpenPartition(options_.clock ? options_.clock() : absl::Now());
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
+                   querier_.Partitions(ReadableMinTime(INT64_MIN), INT64_MAX));
+  for (int64_t partition : partitions) {
+    ASSIGN_OR_RETURN(bool compacted, IsCompacted(partition));
+    if (!compacted) RETURN_IF_ERROR(CompactPartition(partition, partition < first_open));
+  }
+  // Everything else RocksDB holds, too: superseded checkpoints, deleted keys, level-0 files.
+  for (rocksdb::ColumnFamilyHandle* family :
+       {series_, postings_, head_family_, tombstones_family_}) {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    RETURN_IF_ERROR(
+        FromRocksDB(db_->CompactRange(options, family, nullptr, nullptr), "compacting"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::CompactPartition(int64_t partition, bool closed) {
   const int64_t partitions[] = {partition};
   ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs({}, partitions));
   for (size_t begin = 0; begin < refs.size(); begin += kSeriesPerLock) {
@@ -94,6 +124,8 @@ absl::Status Node::Rep::CompactPartition(int64_t partition) {
   const std::string end =
       partition == INT64_MAX ? std::string(9, '\xff') : PartitionPrefix(partition + 1);
   RETURN_IF_ERROR(CompactKeyRange(db_, chunks_, begin, end));
+  // An open partition gets more chunks; a later compaction merges them in again.
+  if (!closed) return absl::OkStatus();
   RETURN_IF_ERROR(
       FromRocksDB(db_->Put(IndexWriteOptions(), head_family_, CompactedPartitionKey(partition), ""),
                   "writing a compaction marker"));

@@ -93,11 +93,12 @@ class Node::Rep {
         postings_(handles_[2]),
         chunks_(handles_[3]),
         head_family_(handles_[4]),
+        tombstones_family_(handles_[5]),
         index_(db, series_),
         wal_(std::move(wal)),
         querier_(db, postings_, &index_, partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_),
-        tombstones_(db, handles_[5]) {}
+        tombstones_(db, tombstones_family_) {}
 
   ~Rep();
 
@@ -120,6 +121,7 @@ class Node::Rep {
   void StartMaintenance();
   // node_compaction.cc.
   absl::Status CompactClosedPartitions(absl::Time now);
+  absl::Status Compact();
   absl::Status WriteHealth() const {
     absl::MutexLock lock(&health_mu_);
     return write_health_;
@@ -177,7 +179,10 @@ class Node::Rep {
                               const std::vector<TimeInterval>& deleted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaintenanceLoop();
-  absl::Status CompactPartition(int64_t partition);
+  int64_t FirstOpenPartition(absl::Time now) const;
+  absl::StatusOr<bool> IsCompacted(int64_t partition) const;
+  // Merges every series' chunks of `partition`; marks it compacted when `closed`.
+  absl::Status CompactPartition(int64_t partition, bool closed);
   // Merges the chunks of `ref` in `partition` into one (or a few) into `batch`.
   absl::Status MergePartitionChunks(int64_t partition, uint64_t ref, rocksdb::WriteBatch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -192,6 +197,7 @@ class Node::Rep {
   rocksdb::ColumnFamilyHandle* const postings_;
   rocksdb::ColumnFamilyHandle* const chunks_;
   rocksdb::ColumnFamilyHandle* const head_family_;
+  rocksdb::ColumnFamilyHandle* const tombstones_family_;
 
   // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
   mutable absl::Mutex mu_;
