@@ -141,7 +141,9 @@ absl::Status Node::Rep::CompactPartition(int64_t partition, bool closed) {
 absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
                                              rocksdb::WriteBatch* batch) {
   const std::string prefix = ChunkSeriesPrefix(partition, ref);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chunks_));
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;  // a one-off pass over a whole partition
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, chunks_));
   std::vector<std::string> keys;
   std::vector<std::string> chunks;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {

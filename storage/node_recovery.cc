@@ -93,7 +93,11 @@ absl::Status Node::Rep::Recover() {
     chunks.clear();
     return absl::OkStatus();
   };
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
+  // Read once, in order: the blocks would only crowd the cache, and the memory a restart
+  // peaks at.
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, head_family_));
   for (it->Seek(kCheckpointChunkPrefix);
        it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
     uint64_t ref = 0;
