@@ -109,9 +109,10 @@ class Node : public model::SeriesWriter, public model::SeriesReader, public mode
   // per series (fewer keys, one header per series and partition), then compacts the
   // partition's key range. Runs in the background; a no-op unless compact_closed_partitions.
   absl::Status CompactClosedPartitions(absl::Time now);
-  // Compacts now, like VictoriaMetrics's force_merge: the closed partitions as above, the
-  // written chunks of open partitions too (their head chunks stay as they are), then every
-  // other column family in full. For operators and benchmarks; it takes a while.
+  // Compacts now, like VictoriaMetrics's force_flush and force_merge together: writes the
+  // head's open chunks out as if they had closed, merges the chunks of every partition as
+  // above (open partitions are merged again next time), then compacts every other column
+  // family in full. For operators and benchmarks; it takes a while.
   absl::Status Compact() override;
 
   NodeStats stats() const;

@@ -89,6 +89,14 @@ absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
 
 absl::Status Node::Rep::Compact() {
   absl::MutexLock maintenance(&maintenance_mu_);
+  {
+    // The open chunks go out as if they had closed, so that they are merged and packed too;
+    // the head starts new ones with the next samples.
+    absl::MutexLock lock(&mu_);
+    head_.CloseAllChunks();
+    RETURN_IF_ERROR(FlushPendingChunks());
+    RETURN_IF_ERROR(FlushOutOfOrder());
+  }
   const int64_t first_open = FirstOpenPartition(options_.clock ? options_.clock() : absl::Now());
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
                    querier_.Partitions(ReadableMinTime(INT64_MIN), INT64_MAX));

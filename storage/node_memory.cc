@@ -45,6 +45,9 @@ RocksDBMemory ConfigureMemory(int64_t budget_bytes, rocksdb::DBOptions* db_optio
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   family_options->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Most data settles in the last level, read rarely: zstd there (chunks' bit streams, label
+  // text and posting keys all shrink further than with the default snappy), snappy above it.
+  family_options->bottommost_compression = rocksdb::kZSTD;
   return memory;
 }
 
