@@ -144,7 +144,7 @@ void AddStorageNodeFlags(CLI::App* app, StandaloneOptions* options) {
       ->envname(EnvName("--storage.memory-budget"))
       ->default_str("1GiB");
   app->add_flag("--web.enable-admin-api", options->enable_admin_api,
-                "Enable the admin endpoints delete_series and clean_tombstones.")
+                "Enable the admin endpoints delete_series, clean_tombstones and compact.")
       ->envname(EnvName("--web.enable-admin-api"));
 }
 
@@ -175,13 +175,12 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", "kura, version " KURA_VERSION);
   app.require_subcommand(1);
   std::string log_level = "info";
-  CLI::App* standalone = app.add_subcommand(
-      "standalone", "Run every role in one process (the default on one machine).");
+  CLI::App* standalone =
+      app.add_subcommand("standalone", "Run every role in one process (the default on one machine).");
   AddStandaloneFlags(standalone, &result.standalone, &log_level);
   CLI::App* receive = app.add_subcommand("receive", "Accept remote write, route to storage nodes.");
   CLI::App* store = app.add_subcommand("store", "Run a storage node.");
-  CLI::App* query =
-      app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
+  CLI::App* query = app.add_subcommand("query", "Serve the Prometheus query API over storage nodes.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

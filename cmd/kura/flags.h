@@ -20,7 +20,7 @@ struct StandaloneOptions {
   storage::NodeOptions node{.data_dir = "./data"};
   query::EngineOptions engine;
   ingest::RemoteWriteOptions remote_write;
-  // Prometheus's --web.enable-admin-api: delete_series and clean_tombstones.
+  // Prometheus's --web.enable-admin-api: delete_series, clean_tombstones, and Kura's compact.
   bool enable_admin_api = false;
   base::LogLevel log_level = base::LogLevel::kInfo;
   // How long a drain waits for in-flight requests; below Kubernetes' default 30s grace.

@@ -63,6 +63,9 @@ void RegisterNodeMetrics(storage::Node* node, base::Registry* registry) {
   registry->AddCounterFunc(
       "kura_storage_partitions_dropped_total", "Partitions dropped by retention.",
       [node] { return static_cast<double>(node->stats().partitions_dropped); });
+  registry->AddCounterFunc(
+      "kura_storage_partitions_compacted_total", "Closed partitions merged per series.",
+      [node] { return static_cast<double>(node->stats().partitions_compacted); });
   registry->AddGaugeFunc(
       "kura_storage_tombstoned_series", "Series with deletions not yet cleaned.",
       [node] { return static_cast<double>(node->stats().active_tombstoned_series); });
