@@ -41,6 +41,7 @@ HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
   series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.size());
+  chunk_bytes_ += static_cast<int64_t>(raw->chunk.size_bytes());
   series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
 }
@@ -56,6 +57,7 @@ void Head::CloseChunk(HeadSeries* series) {
   pending_bytes_ += static_cast<int64_t>(closed.bytes.size());
   pending_.push_back(std::move(closed));
   series->chunk = ChunkEncoder();
+  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes());
 }
 
 void Head::Append(HeadSeries* series, const model::Sample& sample) {
@@ -218,6 +220,7 @@ size_t Head::EvictIdle(int64_t partition) {
     }
     if (series->chunk.num_samples() > 0) CloseChunk(series);
     series_bytes_ -= kSeriesOverheadBytes;
+    chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
     series_.erase(it++);
     ++evicted;
   }
