@@ -96,11 +96,12 @@ static void BM_DecodeCounterSamples(benchmark::State& state) {
   RunDecode(state, CounterSamples(static_cast<int>(state.range(0))));
 }
 
-// 120: Prometheus's DefaultSamplesPerChunk, so bytes/sample compare 1:1.
-BENCHMARK(BM_EncodeGaugeSamples)->Arg(120);
-BENCHMARK(BM_EncodeCounterSamples)->Arg(120);
-BENCHMARK(BM_DecodeGaugeSamples)->Arg(120);
-BENCHMARK(BM_DecodeCounterSamples)->Arg(120);
+// 120: Prometheus's DefaultSamplesPerChunk, so bytes/sample compare 1:1. 5760: a day at 15 s,
+// one chunk per series once a closed partition is compacted.
+BENCHMARK(BM_EncodeGaugeSamples)->Arg(120)->Arg(5760);
+BENCHMARK(BM_EncodeCounterSamples)->Arg(120)->Arg(5760);
+BENCHMARK(BM_DecodeGaugeSamples)->Arg(120)->Arg(5760);
+BENCHMARK(BM_DecodeCounterSamples)->Arg(120)->Arg(5760);
 
 }  // namespace
 }  // namespace kura::storage

@@ -7,9 +7,14 @@
 #include "absl/strings/str_cat.h"
 #include "storage/bit_stream.h"
 #include "storage/chunk_format.h"
+#include "storage/packed_chunk.h"
 
 namespace kura::storage {
 namespace {
+
+bool IsPacked(std::string_view chunk) {
+  return !chunk.empty() && static_cast<uint8_t>(chunk[0]) == kPackedChunkVersion;
+}
 
 constexpr int kNoWindow = 0xff;
 
@@ -202,16 +207,23 @@ class OwningChunkIterator final : public model::SampleIterator {
 
 std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk, int64_t min_time_ms,
                                                         int64_t max_time_ms) {
+  if (IsPacked(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   return std::make_unique<ChunkIterator>(chunk, min_time_ms, max_time_ms);
 }
 
 std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
                                                               int64_t min_time_ms,
                                                               int64_t max_time_ms) {
+  // A packed chunk's iterator decompresses a copy of its own.
+  if (IsPacked(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   return std::make_unique<OwningChunkIterator>(std::move(chunk), min_time_ms, max_time_ms);
 }
 
 absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
+  if (IsPacked(chunk)) {
+    *meta = ChunkMeta();
+    return ReadPackedChunkHeader(chunk, &meta->num_samples, &meta->min_time_ms, &meta->max_time_ms);
+  }
   uint32_t num_samples = 0;
   size_t header_size = 0;
   if (!chunk_format::ParseHeader(chunk, &num_samples, &header_size)) {

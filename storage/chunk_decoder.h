@@ -1,6 +1,7 @@
 #pragma once
 
-// Decoding of chunks written by ChunkEncoder.
+// Decoding of chunks: those ChunkEncoder writes (version 1) and the packed chunks compaction
+// writes (version 2, storage/packed_chunk.h), told apart by the first byte.
 
 #include <cstdint>
 #include <memory>

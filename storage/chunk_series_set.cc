@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/status_macros.h"
 #include "rocksdb/db.h"
 #include "storage/chunk_decoder.h"
 #include "storage/keys.h"
@@ -119,6 +120,50 @@ class StoredChunksIterator : public model::SampleIterator {
   absl::Status status_;
 };
 
+class TombstoneFilter : public model::SampleIterator {
+ public:
+  TombstoneFilter(std::unique_ptr<model::SampleIterator> it, std::vector<TimeInterval> deleted)
+      : it_(std::move(it)), deleted_(std::move(deleted)) {}
+
+  bool Next() override {
+    while (it_->Next()) {
+      const int64_t t = it_->At().timestamp_ms;
+      // Samples ascend: intervals wholly before this one never match again.
+      while (next_ < deleted_.size() && deleted_[next_].max_time_ms < t) ++next_;
+      bool is_deleted = false;
+      for (size_t i = next_; i < deleted_.size() && deleted_[i].min_time_ms <= t; ++i) {
+        if (deleted_[i].Contains(t)) {
+          is_deleted = true;
+          break;
+        }
+      }
+      if (!is_deleted) return true;
+    }
+    return false;
+  }
+  model::Sample At() const override { return it_->At(); }
+  absl::Status status() const override { return it_->status(); }
+
+ private:
+  std::unique_ptr<model::SampleIterator> it_;
+  std::vector<TimeInterval> deleted_;
+  size_t next_ = 0;
+};
+
+// The merged, filtered samples of one series; `source` must outlive the iterator.
+std::unique_ptr<model::SampleIterator> NewSeriesIterator(const ChunkSource* source,
+                                                         const ChunkSeriesData& data) {
+  std::vector<std::unique_ptr<model::SampleIterator>> sources;
+  sources.push_back(std::make_unique<StoredChunksIterator>(source, data.ref));
+  for (const std::string& chunk : data.head_chunks) {
+    // Owning copies: an iterator may outlive its series (SeriesSet::Next replaces it).
+    sources.push_back(NewOwningChunkIterator(chunk, source->min_time_ms, source->max_time_ms));
+  }
+  std::unique_ptr<model::SampleIterator> merged = NewMergingIterator(std::move(sources));
+  if (data.deleted.empty()) return merged;
+  return NewTombstoneFilter(std::move(merged), data.deleted);
+}
+
 class ChunkSeries : public model::Series {
  public:
   ChunkSeries(std::shared_ptr<const ChunkSource> source, ChunkSeriesData data)
@@ -127,13 +172,7 @@ class ChunkSeries : public model::Series {
   const model::Labels& labels() const override { return data_.labels; }
 
   std::unique_ptr<model::SampleIterator> NewIterator() const override {
-    std::vector<std::unique_ptr<model::SampleIterator>> sources;
-    sources.push_back(std::make_unique<StoredChunksIterator>(source_.get(), data_.ref));
-    for (const std::string& chunk : data_.head_chunks) {
-      // Owning copies: an iterator may outlive this series (SeriesSet::Next replaces it).
-      sources.push_back(NewOwningChunkIterator(chunk, source_->min_time_ms, source_->max_time_ms));
-    }
-    return std::make_unique<OwningIterator>(source_, NewMergingIterator(std::move(sources)));
+    return std::make_unique<OwningIterator>(source_, NewSeriesIterator(source_.get(), data_));
   }
 
  private:
@@ -163,18 +202,30 @@ class ChunkSeriesSet : public model::SeriesSet {
         series_(std::move(series)) {}
 
   bool Next() override {
-    if (next_ >= series_.size()) return false;
-    current_ = std::make_unique<ChunkSeries>(source_, std::move(series_[next_++]));
-    return true;
+    while (next_ < series_.size() && status_.ok()) {
+      ChunkSeriesData& data = series_[next_++];
+      if (!data.deleted.empty()) {
+        absl::StatusOr<bool> has_samples = HasSamples(*source_, data);
+        if (!has_samples.ok()) {
+          status_ = has_samples.status();
+          return false;
+        }
+        if (!*has_samples) continue;
+      }
+      current_ = std::make_unique<ChunkSeries>(source_, std::move(data));
+      return true;
+    }
+    return false;
   }
   const model::Series& At() const override { return *current_; }
-  absl::Status status() const override { return absl::OkStatus(); }
+  absl::Status status() const override { return status_; }
 
  private:
   std::shared_ptr<const ChunkSource> source_;
   std::vector<ChunkSeriesData> series_;
   size_t next_ = 0;
   std::unique_ptr<ChunkSeries> current_;
+  absl::Status status_;
 };
 
 }  // namespace
@@ -182,6 +233,23 @@ class ChunkSeriesSet : public model::SeriesSet {
 std::unique_ptr<model::SampleIterator> NewMergingIterator(
     std::vector<std::unique_ptr<model::SampleIterator>> sources) {
   return std::make_unique<MergingIterator>(std::move(sources));
+}
+
+std::unique_ptr<model::SampleIterator> NewTombstoneFilter(std::unique_ptr<model::SampleIterator> it,
+                                                          std::vector<TimeInterval> deleted) {
+  return std::make_unique<TombstoneFilter>(std::move(it), std::move(deleted));
+}
+
+absl::StatusOr<bool> HasSamples(const ChunkSource& source, const ChunkSeriesData& series) {
+  for (const TimeInterval& interval : series.deleted) {
+    if (interval.min_time_ms <= source.min_time_ms && interval.max_time_ms >= source.max_time_ms) {
+      return false;
+    }
+  }
+  std::unique_ptr<model::SampleIterator> it = NewSeriesIterator(&source, series);
+  if (it->Next()) return true;
+  RETURN_IF_ERROR(it->status());
+  return false;
 }
 
 std::unique_ptr<model::SeriesSet> NewChunkSeriesSet(ChunkSource source,

@@ -2,15 +2,18 @@
 
 // The SeriesSet a node's Select returns: each series reads its written chunks lazily from the
 // chunks column family and merges them, in time order and without duplicates, with the head's
-// chunks that were copied when the query started.
+// chunks that were copied when the query started, leaving out the samples that tombstones
+// delete.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "model/labels.h"
 #include "model/series_set.h"
+#include "storage/tombstones.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -23,6 +26,7 @@ struct ChunkSeriesData {
   uint64_t ref = 0;
   model::Labels labels;
   std::vector<std::string> head_chunks;  // encoded, copied from the head
+  std::vector<TimeInterval> deleted;     // tombstones of the series, sorted by min time
 };
 
 struct ChunkSource {
@@ -38,7 +42,15 @@ struct ChunkSource {
 std::unique_ptr<model::SampleIterator> NewMergingIterator(
     std::vector<std::unique_ptr<model::SampleIterator>> sources);
 
-// Series must already be sorted by labels. The DB must outlive the set and its iterators.
+// Leaves out the samples inside any of `deleted` (sorted by min time).
+std::unique_ptr<model::SampleIterator> NewTombstoneFilter(std::unique_ptr<model::SampleIterator> it,
+                                                          std::vector<TimeInterval> deleted);
+
+// Whether `series` keeps a sample in the source's range once its tombstones apply.
+absl::StatusOr<bool> HasSamples(const ChunkSource& source, const ChunkSeriesData& series);
+
+// Series must already be sorted by labels. A series with tombstones and no sample left in the
+// range is skipped. The DB must outlive the set and its iterators.
 std::unique_ptr<model::SeriesSet> NewChunkSeriesSet(ChunkSource source,
                                                     std::vector<ChunkSeriesData> series);
 

@@ -51,5 +51,23 @@ TEST(MergingIteratorTest, ReportsASourceError) {
   EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(TombstoneFilterTest, SkipsSamplesInOverlappingAndNestedIntervals) {
+  std::vector<model::Sample> samples;
+  for (int64_t t = 0; t <= 10; ++t) samples.push_back({t, static_cast<double>(t)});
+  // Sorted by min time; [1, 8] contains [2, 3], and [9, 9] touches the end.
+  std::vector<TimeInterval> deleted = {{1, 8}, {2, 3}, {9, 9}};
+  std::unique_ptr<model::SampleIterator> it =
+      NewTombstoneFilter(std::make_unique<VectorIterator>(samples), deleted);
+  const std::vector<std::pair<int64_t, double>> want = {{0, 0}, {10, 10}};
+  EXPECT_EQ(Drain(*it), want);
+  EXPECT_TRUE(it->status().ok());
+
+  deleted = {{-5, 0}, {4, 4}, {6, 7}};
+  it = NewTombstoneFilter(std::make_unique<VectorIterator>(samples), deleted);
+  const std::vector<std::pair<int64_t, double>> want2 = {{1, 1}, {2, 2}, {3, 3},  {5, 5},
+                                                         {8, 8}, {9, 9}, {10, 10}};
+  EXPECT_EQ(Drain(*it), want2);
+}
+
 }  // namespace
 }  // namespace kura::storage

@@ -10,6 +10,10 @@
 namespace kura::storage {
 namespace {
 
+// A head series besides its labels and chunk bytes: the struct, its two map slots and the
+// allocations' headers, roughly.
+constexpr int64_t kSeriesOverheadBytes = sizeof(HeadSeries) + 96;
+
 // Searches one encoded chunk for a timestamp.
 std::optional<double> FindInChunk(std::string_view chunk, int64_t timestamp_ms) {
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk, timestamp_ms, timestamp_ms);
@@ -36,6 +40,8 @@ HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
   series->ref = ref;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
+  series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.size());
+  chunk_bytes_ += static_cast<int64_t>(raw->chunk.size_bytes());
   series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
 }
@@ -47,8 +53,11 @@ void Head::CloseChunk(HeadSeries* series) {
   closed.min_time_ms = series->chunk.min_time_ms();
   closed.max_time_ms = series->chunk.max_time_ms();
   closed.bytes = std::string(series->chunk.bytes());
+  chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
+  pending_bytes_ += static_cast<int64_t>(closed.bytes.size());
   pending_.push_back(std::move(closed));
   series->chunk = ChunkEncoder();
+  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes());
 }
 
 void Head::Append(HeadSeries* series, const model::Sample& sample) {
@@ -58,8 +67,70 @@ void Head::Append(HeadSeries* series, const model::Sample& sample) {
     CloseChunk(series);
   }
   if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
+  const size_t before = series->chunk.size_bytes();
   series->chunk.Append(sample.timestamp_ms, sample.value);
+  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
   series->newest = sample;
+}
+
+void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
+  const int64_t t = sample.timestamp_ms;
+  if (series->chunk.num_samples() > 0 && t >= series->chunk.min_time_ms()) {
+    // At most max_samples_per_chunk samples: decoding and re-encoding them is cheap, and the
+    // open chunk stays one ascending chunk. The encoder wrote these bytes; they decode.
+    std::vector<model::Sample> samples;
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(series->chunk.bytes());
+    while (it->Next()) samples.push_back(it->At());
+    auto pos = std::lower_bound(
+        samples.begin(), samples.end(), t,
+        [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+    if (pos != samples.end() && pos->timestamp_ms == t) return;
+    samples.insert(pos, sample);
+    ChunkEncoder rebuilt;
+    for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
+    chunk_bytes_ += static_cast<int64_t>(rebuilt.size_bytes()) -
+                    static_cast<int64_t>(series->chunk.size_bytes());
+    series->chunk = std::move(rebuilt);
+    return;
+  }
+  std::vector<model::Sample>& buffer = series->out_of_order;
+  auto pos =
+      std::lower_bound(buffer.begin(), buffer.end(), t,
+                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->timestamp_ms == t) return;
+  buffer.insert(pos, sample);
+  ++num_out_of_order_;
+}
+
+void Head::CloseAllChunks() {
+  for (auto& [ref, series] : series_) {
+    if (series->chunk.num_samples() > 0) CloseChunk(series.get());
+  }
+}
+
+int64_t Head::memory_bytes() const {
+  return series_bytes_ + chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+}
+
+int64_t Head::chunk_memory_bytes() const {
+  return chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+}
+
+std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
+  std::vector<HeadSeries*> out;
+  if (num_out_of_order_ == 0) return out;
+  for (auto& [ref, series] : series_) {
+    if (!series->out_of_order.empty()) out.push_back(series.get());
+  }
+  return out;
+}
+
+void Head::ClearOutOfOrder(HeadSeries* series) {
+  num_out_of_order_ -= static_cast<int64_t>(series->out_of_order.size());
+  series->out_of_order.clear();
+  series->out_of_order.shrink_to_fit();
 }
 
 bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
@@ -69,7 +140,9 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
     if (series->chunk.num_samples() == 0) {
       series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
     }
+    const size_t before = series->chunk.size_bytes();
     series->chunk.Append(sample.timestamp_ms, sample.value);
+    chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
     series->newest = sample;
   }
   return it->status().ok();
@@ -78,6 +151,11 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
 std::optional<double> Head::FindSample(const HeadSeries& series, int64_t timestamp_ms,
                                        bool* older) const {
   *older = false;
+  const std::vector<model::Sample>& buffer = series.out_of_order;
+  auto pos =
+      std::lower_bound(buffer.begin(), buffer.end(), timestamp_ms,
+                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->timestamp_ms == timestamp_ms) return pos->value;
   int64_t head_min_time = INT64_MAX;
   for (const ClosedChunk& closed : pending_) {
     if (closed.ref != series.ref) continue;
@@ -111,15 +189,28 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
       chunk.min_time_ms() <= max_time_ms) {
     out->emplace_back(chunk.bytes());
   }
+  const std::vector<model::Sample>& buffer = it->second->out_of_order;
+  if (!buffer.empty() && buffer.back().timestamp_ms >= min_time_ms &&
+      buffer.front().timestamp_ms <= max_time_ms) {
+    ChunkEncoder encoded;
+    for (const model::Sample& s : buffer) encoded.Append(s.timestamp_ms, s.value);
+    out->emplace_back(encoded.bytes());
+  }
 }
 
 size_t Head::EvictIdle(int64_t partition) {
+  // A series keeps its out-of-order samples in memory only: it stays until they are written.
   auto idle = [&](const HeadSeries& series) {
+    if (!series.out_of_order.empty()) return false;
     return !series.newest.has_value() ||
            PartitionOf(series.newest->timestamp_ms, partition_length_ms_) < partition;
   };
   // The by-labels entries go first: they point at the series.
-  absl::erase_if(series_by_labels_, [&](const auto& entry) { return idle(*entry.second); });
+  absl::erase_if(series_by_labels_, [&](const auto& entry) {
+    if (!idle(*entry.second)) return false;
+    series_bytes_ -= static_cast<int64_t>(entry.first.size());
+    return true;
+  });
   size_t evicted = 0;
   for (auto it = series_.begin(); it != series_.end();) {
     HeadSeries* series = it->second.get();
@@ -128,6 +219,8 @@ size_t Head::EvictIdle(int64_t partition) {
       continue;
     }
     if (series->chunk.num_samples() > 0) CloseChunk(series);
+    series_bytes_ -= kSeriesOverheadBytes;
+    chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
     series_.erase(it++);
     ++evicted;
   }

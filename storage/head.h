@@ -26,6 +26,9 @@ struct HeadSeries {
   std::optional<model::Sample> newest;
   // Postings of this series exist for every partition up to this one.
   int64_t indexed_partition = INT64_MIN;
+  // Out-of-order samples older than the open chunk, not yet merged into the written chunks;
+  // ascending, unique timestamps.
+  std::vector<model::Sample> out_of_order;
 };
 
 // A closed chunk not yet written to disk.
@@ -51,6 +54,16 @@ class Head {
 
   // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
   void Append(HeadSeries* series, const model::Sample& sample);
+  // Adds a sample older than the series' newest, accepted within the out-of-order window: into
+  // the open chunk (re-encoded) when it lies in the open chunk's range, else into
+  // series->out_of_order. A timestamp the head already holds is left as it is.
+  void InsertOutOfOrder(HeadSeries* series, const model::Sample& sample);
+  // The series holding out-of-order samples, and their total.
+  std::vector<HeadSeries*> SeriesWithOutOfOrder();
+  int64_t num_out_of_order() const { return num_out_of_order_; }
+  // After they were merged into the written chunks.
+  void ClearOutOfOrder(HeadSeries* series);
+
   // Loads the open chunk saved by a checkpoint into an empty series. False if it is corrupt.
   bool RestoreOpenChunk(HeadSeries* series, std::string_view chunk);
 
@@ -59,20 +72,30 @@ class Head {
   std::optional<double> FindSample(const HeadSeries& series, int64_t timestamp_ms,
                                    bool* older) const;
 
-  // Encoded chunks (pending, then open) of `ref` overlapping [min_time_ms, max_time_ms], for a
-  // reader that will merge them with the written chunks.
+  // Encoded chunks (pending, then open, then the out-of-order samples as one) of `ref` overlapping
+  // [min_time_ms, max_time_ms], for a reader that will merge them with the written chunks.
   void CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
                   std::vector<std::string>* out) const;
 
   const std::vector<ClosedChunk>& pending() const { return pending_; }
-  void ClearPending() { pending_.clear(); }
+  void ClearPending() {
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+  // Closes every open chunk into pending(), to free memory under pressure.
+  void CloseAllChunks();
 
   // Closes the open chunks of series whose newest sample lies before `partition` and drops the
-  // series from the head, so that memory follows the active series. Returns how many went.
+  // series from the head, so that memory follows the active series; series with out-of-order
+  // samples stay. Returns how many went.
   size_t EvictIdle(int64_t partition);
 
   void ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const;
   size_t num_series() const { return series_.size(); }
+  // An estimate of what the head holds: series, open and pending chunks, out-of-order samples.
+  int64_t memory_bytes() const;
+  // The part of memory_bytes() that writing chunks out frees.
+  int64_t chunk_memory_bytes() const;
 
  private:
   void CloseChunk(HeadSeries* series);
@@ -83,6 +106,10 @@ class Head {
   // The same series by canonical labels: one lookup per written series.
   absl::flat_hash_map<std::string, HeadSeries*> series_by_labels_;
   std::vector<ClosedChunk> pending_;
+  int64_t num_out_of_order_ = 0;
+  int64_t series_bytes_ = 0;
+  int64_t chunk_bytes_ = 0;  // of the open chunks
+  int64_t pending_bytes_ = 0;
 };
 
 }  // namespace kura::storage

@@ -1,5 +1,8 @@
 #include "storage/head.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace kura::storage {
@@ -69,6 +72,52 @@ TEST(HeadTest, EvictIdleClosesAndForgetsOldSeries) {
   ASSERT_EQ(head.pending().size(), 1u);
   EXPECT_EQ(head.pending()[0].ref, 1u);
   EXPECT_EQ(head.EvictIdle(2), 0u);
+}
+
+TEST(HeadTest, OutOfOrderSamplesGoIntoTheOpenChunkOrTheBuffer) {
+  Head head(/*max_samples_per_chunk=*/4, /*partition_length_ms=*/1000);
+  HeadSeries* series = head.Create(1, "a");
+  for (int64_t t = 10; t <= 60; t += 10) head.Append(series, {t, static_cast<double>(t)});
+  head.ClearPending();                       // 10..40 written; 50, 60 open
+  head.InsertOutOfOrder(series, {55, 5.5});  // in the open chunk's span
+  head.InsertOutOfOrder(series, {15, 1.5});  // before it: the buffer
+  head.InsertOutOfOrder(series, {15, 9.9});  // a timestamp the head holds stays as it is
+  EXPECT_EQ(series->chunk.num_samples(), 3);
+  ASSERT_EQ(series->out_of_order.size(), 1u);
+  EXPECT_EQ(head.num_out_of_order(), 1);
+  bool older = false;
+  EXPECT_EQ(head.FindSample(*series, 55, &older), 5.5);
+  EXPECT_EQ(head.FindSample(*series, 15, &older), 1.5);
+  std::vector<std::string> chunks;
+  head.CopyChunks(1, 0, 100, &chunks);
+  EXPECT_EQ(chunks.size(), 2u);  // the open chunk and the buffer as one
+  // A series with out-of-order samples stays in the head until they are written.
+  EXPECT_EQ(head.EvictIdle(5), 0u);
+  EXPECT_EQ(head.SeriesWithOutOfOrder().size(), 1u);
+  head.ClearOutOfOrder(series);
+  EXPECT_EQ(head.num_out_of_order(), 0);
+  EXPECT_EQ(head.EvictIdle(5), 1u);
+}
+
+TEST(HeadTest, MemoryFollowsSeriesAndChunks) {
+  Head head(120, 1000);
+  EXPECT_EQ(head.memory_bytes(), 0);
+  HeadSeries* series = head.Create(1, "labels");
+  const int64_t empty = head.memory_bytes();
+  const int64_t series_part = empty - head.chunk_memory_bytes();
+  EXPECT_GT(series_part, 0);
+  for (int64_t t = 0; t < 100; ++t) head.Append(series, {t, static_cast<double>(t * t)});
+  const int64_t full = head.memory_bytes();
+  EXPECT_GT(full, empty + 100);
+  EXPECT_EQ(full - head.chunk_memory_bytes(), series_part);
+  head.CloseAllChunks();
+  ASSERT_EQ(head.pending().size(), 1u);
+  // The chunk moved to pending: the same bytes, plus a new empty open chunk.
+  EXPECT_EQ(head.memory_bytes(), empty + static_cast<int64_t>(head.pending()[0].bytes.size()));
+  head.ClearPending();
+  EXPECT_EQ(head.memory_bytes(), empty);
+  EXPECT_EQ(head.EvictIdle(5), 1u);
+  EXPECT_EQ(head.memory_bytes(), 0);
 }
 
 }  // namespace

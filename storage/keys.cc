@@ -8,6 +8,7 @@ constexpr char kSeriesByLabelsTag = 'l';
 constexpr char kSeriesByRefTag = 'r';
 constexpr char kCheckpointChunkTag = 'c';
 constexpr char kPersistedMaxTimeTag = 't';
+constexpr char kCompactedPartitionTag = 'p';
 
 std::string TaggedRefKey(char tag, uint64_t ref) {
   std::string key(1, tag);
@@ -154,5 +155,33 @@ bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref) {
 }
 
 std::string PersistedMaxTimeKey(uint64_t ref) { return TaggedRefKey(kPersistedMaxTimeTag, ref); }
+
+std::string CompactedPartitionKey(int64_t partition) {
+  std::string key(1, kCompactedPartitionTag);
+  PutInt64BE(&key, partition);
+  return key;
+}
+
+std::string TombstoneSeriesPrefix(uint64_t ref) {
+  std::string key;
+  PutUint64BE(&key, ref);
+  return key;
+}
+
+std::string TombstoneKey(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms) {
+  std::string key = TombstoneSeriesPrefix(ref);
+  PutInt64BE(&key, min_time_ms);
+  PutInt64BE(&key, max_time_ms);
+  return key;
+}
+
+bool ParseTombstoneKey(std::string_view key, uint64_t* ref, int64_t* min_time_ms,
+                       int64_t* max_time_ms) {
+  if (key.size() != 24) return false;
+  *ref = DecodeUint64BE(key);
+  *min_time_ms = DecodeInt64BE(key.substr(8));
+  *max_time_ms = DecodeInt64BE(key.substr(16));
+  return true;
+}
 
 }  // namespace kura::storage

@@ -15,6 +15,7 @@ inline constexpr std::string_view kSeriesFamily = "series";
 inline constexpr std::string_view kPostingsFamily = "postings";
 inline constexpr std::string_view kChunksFamily = "chunks";
 inline constexpr std::string_view kHeadFamily = "head";
+inline constexpr std::string_view kTombstonesFamily = "tombstones";
 
 // Separator inside keys; it never occurs in UTF-8 text, so names and values need no escaping.
 inline constexpr char kSeparator = '\xff';
@@ -62,10 +63,21 @@ std::string ChunkSeriesPrefix(int64_t partition, uint64_t ref);
 bool ParseChunkKey(std::string_view key, int64_t* partition, uint64_t* ref, int64_t* min_time_ms);
 
 // head family: 'c' ref -> the open chunk as of the last checkpoint; 't' ref -> max timestamp
-// of the series' samples in written chunks (8 bytes, signed).
+// of the series' samples in written chunks (8 bytes, signed); 'p' partition -> "" once the
+// partition was compacted.
 std::string CheckpointChunkKey(uint64_t ref);
 inline constexpr std::string_view kCheckpointChunkPrefix = "c";
 bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref);
 std::string PersistedMaxTimeKey(uint64_t ref);
+// 'p' partition -> "": the partition's chunks were merged per series after it closed.
+std::string CompactedPartitionKey(int64_t partition);
+
+// tombstones family: ref, min_time, max_time -> "" (one key per deleted interval, both ends
+// inclusive).
+std::string TombstoneKey(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms);
+// Prefix of the tombstones of one series.
+std::string TombstoneSeriesPrefix(uint64_t ref);
+bool ParseTombstoneKey(std::string_view key, uint64_t* ref, int64_t* min_time_ms,
+                       int64_t* max_time_ms);
 
 }  // namespace kura::storage

@@ -86,5 +86,18 @@ TEST(KeysTest, RefKeys) {
   EXPECT_EQ(ref, 9u);
 }
 
+TEST(KeysTest, TombstoneKeysSortByRefThenInterval) {
+  EXPECT_LT(TombstoneKey(1, 500, 600), TombstoneKey(2, -5, 0));
+  EXPECT_LT(TombstoneKey(1, -5, 0), TombstoneKey(1, 5, 6));
+  EXPECT_TRUE(TombstoneKey(3, 1, 2).starts_with(TombstoneSeriesPrefix(3)));
+  uint64_t ref = 0;
+  int64_t min_time = 0, max_time = 0;
+  ASSERT_TRUE(ParseTombstoneKey(TombstoneKey(7, -10, INT64_MAX), &ref, &min_time, &max_time));
+  EXPECT_EQ(ref, 7u);
+  EXPECT_EQ(min_time, -10);
+  EXPECT_EQ(max_time, INT64_MAX);
+  EXPECT_FALSE(ParseTombstoneKey(TombstoneSeriesPrefix(7), &ref, &min_time, &max_time));
+}
+
 }  // namespace
 }  // namespace kura::storage

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,13 +18,16 @@
 #include "absl/time/time.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "storage/chunk_decoder.h"
 #include "storage/chunk_series_set.h"
 #include "storage/head.h"
 #include "storage/keys.h"
+#include "storage/node_rep.h"
 #include "storage/querier.h"
 #include "storage/rocksdb_status.h"
 #include "storage/series_index.h"
@@ -35,130 +39,56 @@ namespace {
 // RocksDB's own log holds index entries, chunks and checkpoints; a checkpoint flushes the
 // memtables so it can be dropped, and this caps it in between.
 constexpr uint64_t kMaxRocksDBLogBytes = uint64_t{128} << 20;
-// Memtables of all column families together.
-constexpr size_t kWriteBufferBytes = size_t{128} << 20;
-// Per family: small memtables, flushed often, keep what a restart replays small.
-constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
-// Checkpointed open chunks restored per batch of label lookups.
-constexpr size_t kRestoreBatch = 4096;
-// Closed chunks gathered during WAL replay before they are written.
-constexpr size_t kReplayFlushChunks = 1024;
+// The smallest memory budget the shares still work with.
+constexpr int64_t kMinMemoryBudgetBytes = int64_t{4} << 20;
+// Out-of-order samples held in the head before they are merged into the written chunks: each
+// costs 16 bytes here, and a merge rewrites the chunks they fall into.
+constexpr int64_t kOutOfOrderFlushSamples = 64 * 1024;
 
+// In the order of Rep's handles_, after "default".
 constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily,
-                                          kHeadFamily};
+                                          kHeadFamily, kTombstonesFamily};
 
 bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
 }
 
-// One series of a write, its occurrences in the batch merged.
-struct SeriesWrite {
-  const model::Labels* labels = nullptr;
-  std::string canonical;
-  WalSamples samples;           // sorted and validated: only new samples remain
-  HeadSeries* head = nullptr;   // null when the series is not in the head
-  std::optional<uint64_t> ref;  // unset for a series never written
-  std::optional<model::Sample> newest;
-};
-
 }  // namespace
 
-class Node::Rep {
- public:
-  Rep(const NodeOptions& options, rocksdb::DB* db,
-      std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Wal> wal)
-      : options_(options),
-        partition_length_ms_(absl::ToInt64Milliseconds(options.partition_length)),
-        db_(db),
-        handles_(std::move(handles)),
-        series_(handles_[1]),
-        postings_(handles_[2]),
-        chunks_(handles_[3]),
-        head_family_(handles_[4]),
-        index_(db, series_),
-        wal_(std::move(wal)),
-        querier_(db, postings_, &index_, partition_length_ms_),
-        head_(options.max_samples_per_chunk, partition_length_ms_) {
-    write_options_.sync = options.sync_wal;
-    // The WAL segments a checkpoint replaces are deleted right after it: it must be on disk.
-    checkpoint_options_.sync = true;
-  }
-
-  ~Rep();
-
-  absl::Status Recover();
-  absl::Status Write(const model::WriteBatch& batch);
-  absl::StatusOr<std::unique_ptr<model::SeriesSet>> Select(
-      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
-  absl::StatusOr<std::vector<std::string>> LabelNames(
-      absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
-  absl::StatusOr<std::vector<std::string>> LabelValues(
-      std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
-      int64_t max_time_ms);
-  NodeStats stats() const;
-  absl::Status WriteHealth() const {
-    absl::MutexLock lock(&health_mu_);
-    return write_health_;
-  }
-
- private:
-  absl::Status Merge(const model::WriteBatch& batch, std::vector<SeriesWrite>* writes) const;
-  absl::Status Validate(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<double>> FindStoredSample(const SeriesWrite& write,
-                                                         int64_t timestamp_ms) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::optional<model::Sample>> PersistedNewest(uint64_t ref) const;
-  void AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyToHead(SeriesWrite* write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<HeadSeries*> LoadHeadSeries(uint64_t ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status ReplayRecord(std::string_view record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Records the outcome of a write's disk I/O for WriteHealth and returns it.
-  absl::Status SetWriteHealth(absl::Status status) {
-    absl::MutexLock lock(&health_mu_);
-    write_health_ = status;
-    return status;
-  }
-  absl::Status Checkpoint() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const NodeOptions options_;
-  const int64_t partition_length_ms_;
-  rocksdb::DB* const db_;
-  const std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, then kFamilies
-  rocksdb::ColumnFamilyHandle* const series_;
-  rocksdb::ColumnFamilyHandle* const postings_;
-  rocksdb::ColumnFamilyHandle* const chunks_;
-  rocksdb::ColumnFamilyHandle* const head_family_;
-  rocksdb::WriteOptions write_options_;
-  rocksdb::WriteOptions checkpoint_options_;
-
-  // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
-  mutable absl::Mutex mu_;
-  SeriesIndex index_;  // lookups are thread-safe; AllocateRef needs mu_
-  const std::unique_ptr<Wal> wal_ ABSL_GUARDED_BY(mu_);
-  const Querier querier_;
-  Head head_ ABSL_GUARDED_BY(mu_);
-  NodeStats stats_ ABSL_GUARDED_BY(mu_);
-  // Its own lock: readiness probes must not wait behind a write or a checkpoint.
-  mutable absl::Mutex health_mu_;
-  absl::Status write_health_ ABSL_GUARDED_BY(health_mu_);
-  // The latest partition any sample fell into; series idle since before the one preceding it
-  // leave the head at the next checkpoint.
-  int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
-};
-
 Node::Rep::~Rep() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stopping_ = true;
+  }
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
   {
     absl::MutexLock lock(&mu_);
     // Best effort: without it the next Open replays the WAL instead.
     Checkpoint().IgnoreError();
   }
+  // The checkpoint is in RocksDB's log until its memtables are flushed; flushing them now
+  // leaves that log empty, so the next open replays nothing and the disk holds the compressed
+  // tables only. Best effort too: the log is as durable.
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  db_->Flush(flush, handles_).PermitUncheckedError();
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
   db_->Close().PermitUncheckedError();
   delete db_;
+}
+
+rocksdb::WriteOptions Node::Rep::IndexWriteOptions() const {
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync_wal;
+  return options;
+}
+
+rocksdb::WriteOptions Node::Rep::CheckpointWriteOptions() const {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
 }
 
 // ---- Write -------------------------------------------------------------------------------
@@ -240,9 +170,10 @@ absl::StatusOr<std::optional<double>> Node::Rep::FindStoredSample(const SeriesWr
   return std::nullopt;
 }
 
-// Drops samples already stored bit for bit (a sender's retry); rejects any other sample not
-// newer than the series' newest.
-absl::Status Node::Rep::Validate(SeriesWrite* write) {
+// Drops samples already stored bit for bit (a sender's retry); moves samples not newer than the
+// series' newest but within the out-of-order window to write->out_of_order; rejects the rest,
+// and samples before retention's boundary.
+absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_ms) {
   if (HeadSeries* head = head_.FindByLabels(write->canonical)) {
     write->ref = head->ref;
     write->head = head;
@@ -253,9 +184,15 @@ absl::Status Node::Rep::Validate(SeriesWrite* write) {
       ASSIGN_OR_RETURN(write->newest, PersistedNewest(*write->ref));
     }
   }
+  WalSamples& samples = write->samples;
+  if (samples.front().timestamp_ms < retention_min_time_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sample at ", samples.front().timestamp_ms, " is older than the retention boundary ",
+        retention_min_time_ms, " in series ", write->labels->ToString()));
+  }
   if (!write->newest.has_value()) return absl::OkStatus();
   const int64_t newest = write->newest->timestamp_ms;
-  WalSamples& samples = write->samples;
+  const int64_t window_ms = absl::ToInt64Milliseconds(options_.out_of_order_window);
   size_t kept = 0;
   for (const model::Sample& sample : samples) {
     if (sample.timestamp_ms > newest) {
@@ -264,26 +201,50 @@ absl::Status Node::Rep::Validate(SeriesWrite* write) {
     }
     ASSIGN_OR_RETURN(std::optional<double> stored, FindStoredSample(*write, sample.timestamp_ms));
     if (stored.has_value() && SameBits(*stored, sample.value)) continue;
+    if (!stored.has_value() && window_ms > 0 && sample.timestamp_ms >= newest - window_ms) {
+      write->out_of_order.push_back(sample);
+      continue;
+    }
     ++stats_.out_of_order_samples;
+    if (stored.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate sample for timestamp ", sample.timestamp_ms,
+                       " with a different value in series ", write->labels->ToString()));
+    }
     return absl::InvalidArgumentError(absl::StrCat(
-        stored.has_value() ? "duplicate sample for timestamp " : "out of order sample at ",
-        sample.timestamp_ms, " (newest is ", newest, ") in series ", write->labels->ToString()));
+        "out of order sample at ", sample.timestamp_ms, ": older than the series' newest ", newest,
+        window_ms > 0 ? absl::StrCat(" by more than the out-of-order window of ",
+                                     absl::FormatDuration(options_.out_of_order_window))
+                      : " (no out-of-order window is configured)",
+        " in series ", write->labels->ToString()));
   }
   samples.resize(kept);
   return absl::OkStatus();
 }
 
 void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const {
-  int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
-  for (const model::Sample& sample : write.samples) {
-    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-    if (partition <= indexed) continue;
-    indexed = partition;
+  auto add = [&](int64_t partition) {
     batch->Put(postings_, PostingKey(partition, "", "", *write.ref), "").PermitUncheckedError();
     for (const model::Label& label : *write.labels) {
       batch->Put(postings_, PostingKey(partition, label.name, label.value, *write.ref), "")
           .PermitUncheckedError();
     }
+  };
+  int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
+  for (const model::Sample& sample : write.samples) {
+    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    if (partition <= indexed) continue;
+    indexed = partition;
+    add(partition);
+  }
+  // Out-of-order samples may reach back into a partition the series had no samples in; they are
+  // rare, so their postings are written again whether or not they exist.
+  int64_t last = INT64_MIN;
+  for (const model::Sample& sample : write.out_of_order) {
+    const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
+    if (partition == last) continue;
+    last = partition;
+    add(partition);
   }
 }
 
@@ -294,25 +255,34 @@ void Node::Rep::ApplyToHead(SeriesWrite* write) {
     series->newest = write->newest;
   }
   for (const model::Sample& sample : write->samples) head_.Append(series, sample);
-  const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
-  series->indexed_partition = std::max(series->indexed_partition, partition);
-  newest_partition_ = std::max(newest_partition_, partition);
-  stats_.samples_appended += static_cast<int64_t>(write->samples.size());
+  for (const model::Sample& sample : write->out_of_order) head_.InsertOutOfOrder(series, sample);
+  if (!write->samples.empty()) {
+    const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
+    series->indexed_partition = std::max(series->indexed_partition, partition);
+    newest_partition_ = std::max(newest_partition_, partition);
+  }
+  stats_.samples_appended +=
+      static_cast<int64_t>(write->samples.size() + write->out_of_order.size());
+  stats_.out_of_order_accepted += static_cast<int64_t>(write->out_of_order.size());
 }
 
 absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   std::vector<SeriesWrite> writes;
   RETURN_IF_ERROR(Merge(batch, &writes));
   absl::MutexLock lock(&mu_);
-  for (SeriesWrite& write : writes) RETURN_IF_ERROR(Validate(&write));
-  std::erase_if(writes, [](const SeriesWrite& w) { return w.samples.empty(); });
+  const int64_t retention_min_time_ms = ReadableMinTime(INT64_MIN);
+  for (SeriesWrite& write : writes) RETURN_IF_ERROR(Validate(&write, retention_min_time_ms));
+  std::erase_if(writes,
+                [](const SeriesWrite& w) { return w.samples.empty() && w.out_of_order.empty(); });
   if (writes.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckMemory(writes));
 
   // New series and postings go to RocksDB first: a WAL record only names series the index
   // knows. Most writes add none and touch RocksDB not at all.
   rocksdb::WriteBatch wb;
   std::vector<WalSeriesSamples> wal_series;
   wal_series.reserve(writes.size());
+  std::vector<WalSeriesSamples> wal_out_of_order;
   int64_t created = 0;
   for (SeriesWrite& write : writes) {
     if (!write.ref.has_value()) {
@@ -321,15 +291,16 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
       ++created;
     }
     AddPostings(write, &wb);
-    wal_series.push_back({*write.ref, write.samples});
+    if (!write.samples.empty()) wal_series.push_back({*write.ref, write.samples});
+    if (!write.out_of_order.empty()) wal_out_of_order.push_back({*write.ref, write.out_of_order});
   }
   if (wb.Count() > 0) {
     RETURN_IF_ERROR(
-        SetWriteHealth(FromRocksDB(db_->Write(write_options_, &wb), "writing the index")));
+        SetWriteHealth(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "writing the index")));
   }
   stats_.series_created += created;
   std::string record;
-  EncodeWalRecord(wal_series, &record);
+  EncodeWalRecord(wal_series, &record, wal_out_of_order);
   RETURN_IF_ERROR(SetWriteHealth(wal_->Append(record)));
 
   for (SeriesWrite& write : writes) ApplyToHead(&write);
@@ -337,6 +308,8 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   // may fail and is retried with the next write, so it does not fail this one.
   if (FlushPendingChunks().ok() && wal_->bytes_since_rotate() >= options_.checkpoint_wal_bytes) {
     Checkpoint().IgnoreError();
+  } else if (head_.num_out_of_order() >= kOutOfOrderFlushSamples) {
+    FlushOutOfOrder().IgnoreError();
   }
   return absl::OkStatus();
 }
@@ -345,16 +318,20 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
 // open chunk they replace.
 absl::Status Node::Rep::FlushPendingChunks() {
   if (head_.pending().empty()) return absl::OkStatus();
+  // A chunk wholly before retention's boundary would land in a dropped partition.
+  const int64_t readable_min_time_ms = ReadableMinTime(INT64_MIN);
   rocksdb::WriteBatch wb;
   for (const ClosedChunk& chunk : head_.pending()) {
-    wb.Put(chunks_, ChunkKey(chunk.partition, chunk.ref, chunk.min_time_ms), chunk.bytes)
-        .PermitUncheckedError();
+    if (chunk.max_time_ms >= readable_min_time_ms) {
+      wb.Put(chunks_, ChunkKey(chunk.partition, chunk.ref, chunk.min_time_ms), chunk.bytes)
+          .PermitUncheckedError();
+    }
     std::string newest;
     PutInt64BE(&newest, chunk.max_time_ms);
     wb.Put(head_family_, PersistedMaxTimeKey(chunk.ref), newest).PermitUncheckedError();
     wb.Delete(head_family_, CheckpointChunkKey(chunk.ref)).PermitUncheckedError();
   }
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(write_options_, &wb), "writing chunks"));
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "writing chunks"));
   stats_.chunks_written += static_cast<int64_t>(head_.pending().size());
   head_.ClearPending();
   return absl::OkStatus();
@@ -364,6 +341,10 @@ absl::Status Node::Rep::FlushPendingChunks() {
 // open chunks instead of replaying everything since they opened. Series idle for more than a
 // partition are written out and leave the head first.
 absl::Status Node::Rep::Checkpoint() {
+  // Out-of-order samples are not in the open chunks a checkpoint saves: they are merged into
+  // the written chunks first, so the WAL holding them can go.
+  RETURN_IF_ERROR(FlushPendingChunks());
+  RETURN_IF_ERROR(FlushOutOfOrder());
   if (newest_partition_ > INT64_MIN) head_.EvictIdle(newest_partition_ - 1);
   RETURN_IF_ERROR(FlushPendingChunks());
   // Records appended from here on go to the new segment; the head holds everything before.
@@ -375,7 +356,7 @@ absl::Status Node::Rep::Checkpoint() {
            rocksdb::Slice(series.chunk.bytes().data(), series.chunk.bytes().size()))
         .PermitUncheckedError();
   });
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(checkpoint_options_, &wb), "writing a checkpoint"));
+  RETURN_IF_ERROR(FromRocksDB(db_->Write(CheckpointWriteOptions(), &wb), "writing a checkpoint"));
   RETURN_IF_ERROR(wal_->Truncate(first_kept));
   // Flushing the memtables lets RocksDB drop its log too, so what it replays on open is bounded
   // like our WAL. In the background: ingest does not wait for it.
@@ -385,103 +366,15 @@ absl::Status Node::Rep::Checkpoint() {
   return FromRocksDB(db_->Flush(flush, handles_), "flushing memtables");
 }
 
-// ---- Recovery ----------------------------------------------------------------------------
-
-absl::StatusOr<HeadSeries*> Node::Rep::LoadHeadSeries(uint64_t ref) {
-  if (HeadSeries* series = head_.Find(ref)) return series;
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf({ref}));
-  HeadSeries* series = head_.Create(ref, labels[0].CanonicalBytes());
-  ASSIGN_OR_RETURN(series->newest, PersistedNewest(ref));
-  return series;
-}
-
-absl::Status Node::Rep::ReplayRecord(std::string_view record) {
-  std::vector<WalSeriesSamples> entries;
-  if (!DecodeWalRecord(record, &entries)) return absl::DataLossError("malformed WAL record");
-  for (const WalSeriesSamples& entry : entries) {
-    ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
-    for (const model::Sample& sample : entry.samples) {
-      // Samples up to the newest are already in a written or checkpointed chunk.
-      if (series->newest.has_value() && sample.timestamp_ms <= series->newest->timestamp_ms) {
-        continue;
-      }
-      head_.Append(series, sample);
-      const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-      series->indexed_partition = std::max(series->indexed_partition, partition);
-      newest_partition_ = std::max(newest_partition_, partition);
-      ++stats_.wal_replayed_samples;
-    }
-  }
-  if (head_.pending().size() >= kReplayFlushChunks) RETURN_IF_ERROR(FlushPendingChunks());
-  return absl::OkStatus();
-}
-
-// Loads the checkpointed open chunks and replays the WAL written after them.
-absl::Status Node::Rep::Recover() {
-  const absl::Time start = absl::Now();
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(index_.Init());
-  // The checkpointed open chunks, in batches so one MultiGet fetches the labels of many. Their
-  // newest sample is the series' newest: the written chunks only hold older ones.
-  std::vector<uint64_t> refs;
-  std::vector<std::string> chunks;
-  auto restore = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<std::string> labels, index_.CanonicalLabelsOf(refs));
-    for (size_t i = 0; i < refs.size(); ++i) {
-      HeadSeries* series = head_.Create(refs[i], std::move(labels[i]));
-      if (!head_.RestoreOpenChunk(series, chunks[i])) {
-        return absl::DataLossError(
-            absl::StrCat("corrupt checkpointed chunk of series ref ", refs[i]));
-      }
-      series->indexed_partition = series->chunk_partition;
-      newest_partition_ = std::max(newest_partition_, series->chunk_partition);
-    }
-    refs.clear();
-    chunks.clear();
-    return absl::OkStatus();
-  };
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), head_family_));
-  for (it->Seek(kCheckpointChunkPrefix);
-       it->Valid() && it->key().starts_with(kCheckpointChunkPrefix); it->Next()) {
-    uint64_t ref = 0;
-    if (!ParseCheckpointChunkKey(it->key().ToStringView(), &ref)) {
-      return absl::DataLossError("malformed checkpoint key");
-    }
-    refs.push_back(ref);
-    chunks.emplace_back(it->value().ToStringView());
-    if (refs.size() == kRestoreBatch) RETURN_IF_ERROR(restore());
-  }
-  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading the checkpoint"));
-  it.reset();
-  RETURN_IF_ERROR(restore());
-  const absl::Time checkpoint_loaded = absl::Now();
-  int64_t records = 0;
-  RETURN_IF_ERROR(wal_->Replay([&](std::string_view record) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    ++records;
-    return ReplayRecord(record);
-  }));
-  const absl::Time replayed = absl::Now();
-  // No checkpoint here: the WAL counts the replayed segments towards the next one, so what the
-  // next restart replays stays bounded, and being ready does not wait for the write.
-  RETURN_IF_ERROR(FlushPendingChunks());
-  auto seconds = [](absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDoubleSeconds(d)); };
-  base::LogInfo("recovered the head",
-                {{"series", absl::StrCat(head_.num_series())},
-                 {"checkpoint_load_seconds", seconds(checkpoint_loaded - start)},
-                 {"wal_records", absl::StrCat(records)},
-                 {"wal_samples", absl::StrCat(stats_.wal_replayed_samples)},
-                 {"wal_replay_seconds", seconds(replayed - checkpoint_loaded)},
-                 {"chunk_write_seconds", seconds(absl::Now() - replayed)}});
-  return absl::OkStatus();
-}
-
 // ---- Read --------------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
-    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
-  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+int64_t Node::Rep::ReadableMinTime(int64_t min_time_ms) const {
+  absl::MutexLock lock(&retention_mu_);
+  return std::max(min_time_ms, retention_min_time_ms_);
+}
+
+std::vector<ChunkSeriesData> Node::Rep::SeriesData(const PostingsList& refs, int64_t min_time_ms,
+                                                   int64_t max_time_ms) {
   std::vector<ChunkSeriesData> series(refs.size());
   {
     // Only copies; chunks written meanwhile are read from disk too, and the merge drops the
@@ -491,39 +384,102 @@ absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
       head_.CopyChunks(refs[i], min_time_ms, max_time_ms, &series[i].head_chunks);
     }
   }
+  const bool any_tombstones = !tombstones_.empty();
   for (size_t i = 0; i < refs.size(); ++i) {
     series[i].ref = refs[i];
-    series[i].labels = std::move(labels[i]);
+    if (any_tombstones) series[i].deleted = tombstones_.Of(refs[i]);
   }
-  std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
-    return model::Labels::Compare(a.labels, b.labels) < 0;
-  });
+  return series;
+}
+
+ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_ms,
+                              int64_t max_time_ms) const {
   ChunkSource source;
   source.db = db_;
   source.chunks = chunks_;
   source.partitions = std::move(partitions);
   source.min_time_ms = min_time_ms;
   source.max_time_ms = max_time_ms;
-  return NewChunkSeriesSet(std::move(source), std::move(series));
+  return source;
+}
+
+absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
+    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  std::vector<ChunkSeriesData> series = SeriesData(refs, min_time_ms, max_time_ms);
+  for (size_t i = 0; i < refs.size(); ++i) series[i].labels = std::move(labels[i]);
+  std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
+    return model::Labels::Compare(a.labels, b.labels) < 0;
+  });
+  return NewChunkSeriesSet(Source(std::move(partitions), min_time_ms, max_time_ms),
+                           std::move(series));
+}
+
+absl::StatusOr<PostingsList> Node::Rep::VisibleRefs(absl::Span<const model::LabelMatcher> matchers,
+                                                    absl::Span<const int64_t> partitions,
+                                                    int64_t min_time_ms, int64_t max_time_ms) {
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
+  PostingsList deleted;
+  for (uint64_t ref : tombstones_.Refs()) {
+    if (std::binary_search(refs.begin(), refs.end(), ref)) deleted.push_back(ref);
+  }
+  if (deleted.empty()) return refs;
+  const ChunkSource source =
+      Source(std::vector<int64_t>(partitions.begin(), partitions.end()), min_time_ms, max_time_ms);
+  PostingsList hidden;
+  for (const ChunkSeriesData& series : SeriesData(deleted, min_time_ms, max_time_ms)) {
+    ASSIGN_OR_RETURN(bool has_samples, HasSamples(source, series));
+    if (!has_samples) hidden.push_back(series.ref);
+  }
+  return SubtractPostings(refs, hidden);
 }
 
 absl::StatusOr<std::vector<std::string>> Node::Rep::LabelNames(
     absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  return querier_.LabelNames(matchers, partitions);
+  if (tombstones_.empty()) return querier_.LabelNames(matchers, partitions);
+  // Deleted series must not show: list from the labels of the series that keep samples.
+  ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  absl::btree_set<std::string> names;
+  for (const model::Labels& l : labels) {
+    for (const model::Label& label : l) names.insert(label.name);
+  }
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 absl::StatusOr<std::vector<std::string>> Node::Rep::LabelValues(
     std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
     int64_t max_time_ms) {
+  min_time_ms = ReadableMinTime(min_time_ms);
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
-  return querier_.LabelValues(name, matchers, partitions);
+  if (tombstones_.empty()) return querier_.LabelValues(name, matchers, partitions);
+  ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  absl::btree_set<std::string> values;
+  for (const model::Labels& l : labels) {
+    const std::string_view value = l.Get(name);
+    if (!value.empty()) values.emplace(value);
+  }
+  return std::vector<std::string>(values.begin(), values.end());
 }
 
 NodeStats Node::Rep::stats() const {
   absl::MutexLock lock(&mu_);
   NodeStats stats = stats_;
   stats.active_series = static_cast<int64_t>(head_.num_series());
+  stats.active_tombstoned_series = static_cast<int64_t>(tombstones_.num_series());
+  stats.memory_budget_bytes = options_.memory_budget_bytes;
+  stats.head_memory_bytes = head_.memory_bytes();
+  stats.block_cache_bytes = static_cast<int64_t>(memory_.block_cache->GetUsage());
+  stats.memtable_bytes = static_cast<int64_t>(memory_.write_buffers->memory_usage());
+  absl::MutexLock retention_lock(&retention_mu_);
+  stats.partitions_dropped = partitions_dropped_;
+  stats.partitions_compacted = partitions_compacted_;
   return stats;
 }
 
@@ -537,6 +493,13 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   if (absl::ToInt64Milliseconds(options.partition_length) < 1) {
     return absl::InvalidArgumentError("partition_length must be at least 1ms");
   }
+  if (options.memory_budget_bytes < kMinMemoryBudgetBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the memory budget must be at least ", kMinMemoryBudgetBytes, " bytes"));
+  }
+  if (options.retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("retention must not be negative");
+  }
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
   if (error) {
@@ -549,13 +512,16 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
   // Caps RocksDB's own log: a family written rarely (series) is flushed rather than keeping
   // every log file alive, so RocksDB's recovery stays bounded like ours.
   db_options.max_total_wal_size = kMaxRocksDBLogBytes;
-  db_options.db_write_buffer_size = kWriteBufferBytes;
   rocksdb::ColumnFamilyOptions family_options;
-  family_options.write_buffer_size = kFamilyWriteBufferBytes;
+  RocksDBMemory memory = ConfigureMemory(options.memory_budget_bytes, &db_options, &family_options);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family_options);
   for (std::string_view name : kFamilies) {
-    descriptors.emplace_back(std::string(name), family_options);
+    rocksdb::ColumnFamilyOptions options_for_family = family_options;
+    // Each checkpoint rewrites every open chunk, and the last one stays in level 0 after a
+    // clean close: zstd at every level, for about the CPU of the write it compresses.
+    if (name == kHeadFamily) options_for_family.compression = rocksdb::kZSTD;
+    descriptors.emplace_back(std::string(name), options_for_family);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -574,8 +540,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Open(const NodeOptions& options) {
     delete db;
     return wal.status();
   }
-  auto rep = std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal));
+  auto rep =
+      std::make_unique<Rep>(options, db, std::move(handles), *std::move(wal), std::move(memory));
   RETURN_IF_ERROR(rep->Recover());
+  RETURN_IF_ERROR(rep->ApplyRetention(options.clock ? options.clock() : absl::Now()));
+  rep->StartMaintenance();
   return std::unique_ptr<Node>(new Node(std::move(rep)));
 }
 
@@ -602,5 +571,17 @@ absl::StatusOr<std::vector<std::string>> Node::LabelValues(
 
 NodeStats Node::stats() const { return rep_->stats(); }
 absl::Status Node::WriteHealth() const { return rep_->WriteHealth(); }
+
+absl::Status Node::DeleteSeries(absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
+                                int64_t max_time_ms) {
+  return rep_->DeleteSeries(matchers, min_time_ms, max_time_ms);
+}
+
+absl::Status Node::CleanTombstones() { return rep_->CleanTombstones(); }
+absl::Status Node::ApplyRetention(absl::Time now) { return rep_->ApplyRetention(now); }
+absl::Status Node::Compact() { return rep_->Compact(); }
+absl::Status Node::CompactClosedPartitions(absl::Time now) {
+  return rep_->CompactClosedPartitions(now);
+}
 
 }  // namespace kura::storage

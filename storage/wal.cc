@@ -24,6 +24,8 @@ namespace kura::storage {
 namespace {
 
 constexpr char kWalRecordVersion = 1;
+// The same, followed by a second list: the write's out-of-order samples.
+constexpr char kWalRecordWithOutOfOrderVersion = 2;
 constexpr size_t kHeaderBytes = 8;  // length, CRC
 constexpr size_t kMaxRecordBytes = size_t{1} << 30;
 
@@ -80,8 +82,9 @@ bool SyncDirectory(const std::string& dir) {
 
 }  // namespace
 
-void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst) {
-  dst->push_back(kWalRecordVersion);
+namespace {
+
+void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, std::string* dst) {
   PutVarint64(dst, series.size());
   for (const WalSeriesSamples& s : series) {
     PutVarint64(dst, s.ref);
@@ -93,25 +96,44 @@ void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst
   }
 }
 
-bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out) {
+bool DecodeSeriesList(std::string_view* in, std::vector<WalSeriesSamples>* out) {
   out->clear();
-  if (in.empty() || in[0] != kWalRecordVersion) return false;
-  in.remove_prefix(1);
   uint64_t num_series = 0;
-  if (!GetVarint64(&in, &num_series) || num_series > in.size()) return false;
+  if (!GetVarint64(in, &num_series) || num_series > in->size()) return false;
   out->resize(num_series);
   for (WalSeriesSamples& s : *out) {
     uint64_t num_samples = 0;
-    if (!GetVarint64(&in, &s.ref) || !GetVarint64(&in, &num_samples)) return false;
-    if (num_samples > in.size() / 16) return false;
+    if (!GetVarint64(in, &s.ref) || !GetVarint64(in, &num_samples)) return false;
+    if (num_samples > in->size() / 16) return false;
     s.samples.resize(num_samples);
     for (model::Sample& sample : s.samples) {
-      sample.timestamp_ms = DecodeInt64BE(in);
-      sample.value = std::bit_cast<double>(DecodeUint64BE(in.substr(8)));
-      in.remove_prefix(16);
+      sample.timestamp_ms = DecodeInt64BE(*in);
+      sample.value = std::bit_cast<double>(DecodeUint64BE(in->substr(8)));
+      in->remove_prefix(16);
     }
   }
-  return in.empty();
+  return true;
+}
+
+}  // namespace
+
+void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst,
+                     absl::Span<const WalSeriesSamples> out_of_order) {
+  dst->push_back(out_of_order.empty() ? kWalRecordVersion : kWalRecordWithOutOfOrderVersion);
+  EncodeSeriesList(series, dst);
+  if (!out_of_order.empty()) EncodeSeriesList(out_of_order, dst);
+}
+
+bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out,
+                     std::vector<WalSeriesSamples>* out_of_order) {
+  out->clear();
+  if (out_of_order != nullptr) out_of_order->clear();
+  if (in.empty()) return false;
+  const char version = in[0];
+  in.remove_prefix(1);
+  if (version == kWalRecordVersion) return DecodeSeriesList(&in, out) && in.empty();
+  if (version != kWalRecordWithOutOfOrderVersion || out_of_order == nullptr) return false;
+  return DecodeSeriesList(&in, out) && DecodeSeriesList(&in, out_of_order) && in.empty();
 }
 
 Wal::~Wal() {

@@ -27,10 +27,14 @@ struct WalSeriesSamples {
   WalSamples samples;
 };
 
-// Appends the encoded record to `dst`.
-void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst);
-// False on malformed input.
-bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out);
+// Appends the encoded record to `dst`: `series` hold samples newer than their series' newest,
+// `out_of_order` older ones accepted within the out-of-order window. Without out-of-order
+// samples the record has version 1, else version 2 (docs/format/wal.md).
+void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst,
+                     absl::Span<const WalSeriesSamples> out_of_order = {});
+// False on malformed input. `out_of_order` may be null only for version-1 records.
+bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out,
+                     std::vector<WalSeriesSamples>* out_of_order = nullptr);
 
 // The log itself: append-only segment files `<dir>/<index>` (index as 16 hex digits), each a
 // sequence of records framed as [uint32 length][uint32 CRC-32 of the payload][payload], both
@@ -88,7 +92,7 @@ class Wal {
   int fd_ = -1;
   int64_t offset_ = 0;  // end of the last whole record in the open segment
   int64_t bytes_since_rotate_ = 0;
-  absl::Status broken_;       // set when an append could not be undone
+  absl::Status broken_;  // set when an append could not be undone
 };
 
 }  // namespace kura::storage

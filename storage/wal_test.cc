@@ -56,6 +56,33 @@ TEST(WalRecordTest, RejectsTruncatedAndTrailingBytes) {
   EXPECT_FALSE(DecodeWalRecord("\x02", &out));
 }
 
+TEST(WalRecordTest, OutOfOrderSamplesMakeAVersionTwoRecord) {
+  const std::vector<WalSeriesSamples> in_order = {{1, {{100, 1}}}};
+  const std::vector<WalSeriesSamples> out_of_order = {{1, {{50, 2}, {60, 3}}}, {4, {{7, 8}}}};
+  std::string buf;
+  EncodeWalRecord(in_order, &buf, out_of_order);
+  EXPECT_EQ(buf[0], 2);
+  std::vector<WalSeriesSamples> got_in_order;
+  std::vector<WalSeriesSamples> got_out_of_order;
+  ASSERT_TRUE(DecodeWalRecord(buf, &got_in_order, &got_out_of_order));
+  ASSERT_EQ(got_in_order.size(), 1u);
+  EXPECT_EQ(got_in_order[0].samples[0].timestamp_ms, 100);
+  ASSERT_EQ(got_out_of_order.size(), 2u);
+  EXPECT_EQ(got_out_of_order[0].samples.size(), 2u);
+  EXPECT_EQ(got_out_of_order[1].ref, 4u);
+  // A reader that cannot take out-of-order samples refuses the record rather than drop them.
+  EXPECT_FALSE(DecodeWalRecord(buf, &got_in_order));
+  for (size_t n = 0; n < buf.size(); ++n) {
+    EXPECT_FALSE(
+        DecodeWalRecord(std::string_view(buf).substr(0, n), &got_in_order, &got_out_of_order))
+        << n;
+  }
+  // Without out-of-order samples the record stays version 1.
+  buf.clear();
+  EncodeWalRecord(in_order, &buf, {});
+  EXPECT_EQ(buf[0], 1);
+}
+
 class WalTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,6 +1,8 @@
 #include "cmd/kura/flags.h"
 
 #include <cctype>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +75,24 @@ void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
       ->envname(EnvName("--enable-feature"));
 }
 
+// A non-negative Prometheus duration under a Prometheus-style name and a short alias
+// ("--storage.retention,--retention"); the environment variable follows the first name.
+void AddAliasedDurationFlag(CLI::App* app, const std::string& names, absl::Duration* value,
+                            const std::string& help) {
+  const std::string name = names.substr(0, names.find(','));
+  app->add_option_function<std::string>(
+         names,
+         [value, name](const std::string& text) {
+           absl::StatusOr<absl::Duration> d = query::ParseApiDuration(text);
+           if (!d.ok()) throw CLI::ValidationError(name, std::string(d.status().message()));
+           if (*d < absl::ZeroDuration()) throw CLI::ValidationError(name, "must not be negative");
+           *value = *d;
+         },
+         help)
+      ->envname(EnvName(name))
+      ->default_str(absl::FormatDuration(*value));
+}
+
 // Every role: --http.listen-address, --log.level, --drain.delay, --drain.timeout.
 void AddServerFlags(CLI::App* app, ServerOptions* options, std::string* log_level) {
   AddFlag(
@@ -93,6 +113,24 @@ void AddStorageFlags(CLI::App* app, storage::NodeOptions* node) {
   app->add_flag("--storage.sync", node->sync_wal,
                 "fsync the WAL before acknowledging writes (power-loss durability).")
       ->envname(EnvName("--storage.sync"));
+  AddAliasedDurationFlag(app, "--storage.retention,--retention", &node->retention,
+                         "How long to keep samples (e.g. 90d); 0 keeps them forever. Whole "
+                         "partitions go once they end before now minus this.");
+  AddAliasedDurationFlag(app, "--storage.ooo-window,--ooo-window", &node->out_of_order_window,
+                         "Accept samples up to this much older than their series' newest "
+                         "(Prometheus's out_of_order_time_window); 0 accepts none.");
+  AddFlag(app, "--storage.memory-budget", &node->memory_budget_bytes,
+          "Memory for the block cache (1/4), memtables (1/8) and head (the rest), e.g. 2GiB; past "
+          "it the head writes chunks out early, then refuses new series with 503. At least 4MiB.")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("1GiB");
+}
+
+// Prometheus's --web.enable-admin-api, for the roles that hold a storage node.
+void AddAdminApiFlag(CLI::App* app, bool* enabled) {
+  app->add_flag("--web.enable-admin-api", *enabled,
+                "Enable the admin endpoints delete_series, clean_tombstones and compact.")
+      ->envname(EnvName("--web.enable-admin-api"));
 }
 
 // The PromQL engine: standalone and query.
@@ -121,6 +159,7 @@ void AddStoreClientFlags(CLI::App* app, shard::NodePoolOptions* pool) {
 void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
   AddServerFlags(app, &options->server, log_level);
   AddStorageFlags(app, &options->node);
+  AddAdminApiFlag(app, &options->enable_admin_api);
   AddEngineFlags(app, &options->engine);
 }
 
@@ -129,6 +168,7 @@ void AddStoreFlags(CLI::App* app, StoreOptions* options, std::string* log_level)
   AddFlag(app, "--grpc.listen-address", &options->grpc_listen_address,
           "Address to listen on for the gRPC Storage service (host:port or :port).");
   AddStorageFlags(app, &options->node);
+  AddAdminApiFlag(app, &options->enable_admin_api);
 }
 
 void AddReceiveFlags(CLI::App* app, ReceiveOptions* options, std::string* log_level) {

@@ -36,12 +36,15 @@ struct StandaloneOptions {
   storage::NodeOptions node{.data_dir = "./data"};
   query::EngineOptions engine;
   ingest::RemoteWriteOptions remote_write;
+  // Prometheus's --web.enable-admin-api: delete_series, clean_tombstones, and Kura's compact.
+  bool enable_admin_api = false;
 };
 
 struct StoreOptions {
   ServerOptions server;
   std::string grpc_listen_address = ":9301";
   storage::NodeOptions node{.data_dir = "./data"};
+  bool enable_admin_api = false;  // as StandaloneOptions::enable_admin_api
 };
 
 struct ReceiveOptions {

@@ -34,7 +34,7 @@ int RunQuery(const QueryOptions& options) {
                  query::ApiOptions{.engine = options.engine, .build_info = KuraBuildInfo()});
 
   HttpServer server(HttpServerOptions{.listen_address = options.server.listen_address}, &registry);
-  AddQueryRoutes(&api, &server);
+  AddApiRoutes(api.Routes(), &server);
   if (absl::Status status = server.Start(); !status.ok()) {
     base::LogError("starting http server failed", {{"err", status.ToString()}});
     return 1;

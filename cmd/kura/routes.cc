@@ -14,8 +14,8 @@ void AddRemoteWriteRoute(ingest::RemoteWriteHandler* handler,
       RouteOptions{.max_body_bytes = options.max_body_bytes});
 }
 
-void AddQueryRoutes(query::Api* api, HttpServer* server) {
-  for (query::ApiRoute& route : api->Routes()) {
+void AddApiRoutes(std::vector<query::ApiRoute> routes, HttpServer* server) {
+  for (query::ApiRoute& route : routes) {
     if (route.prefix) {
       server->HandlePrefix(route.path, route.name, std::move(route.handler));
     } else {

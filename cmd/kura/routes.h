@@ -3,6 +3,8 @@
 // Registering the write and query endpoints on the HTTP server, the same for standalone and
 // the cluster roles.
 
+#include <vector>
+
 #include "cmd/kura/http_server.h"
 #include "ingest/remote_write_handler.h"
 #include "query/api.h"
@@ -13,7 +15,8 @@ namespace kura::cmd {
 void AddRemoteWriteRoute(ingest::RemoteWriteHandler* handler,
                          const ingest::RemoteWriteOptions& options, HttpServer* server);
 
-// Every /api/v1 query endpoint. `api` must outlive the server.
-void AddQueryRoutes(query::Api* api, HttpServer* server);
+// The endpoints of query::Api or query::AdminApi (`api.Routes()`); the API must outlive the
+// server.
+void AddApiRoutes(std::vector<query::ApiRoute> routes, HttpServer* server);
 
 }  // namespace kura::cmd

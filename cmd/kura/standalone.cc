@@ -11,6 +11,7 @@
 #include "cmd/kura/node_metrics.h"
 #include "cmd/kura/routes.h"
 #include "ingest/remote_write_handler.h"
+#include "query/admin_api.h"
 #include "query/api.h"
 #include "query/engine.h"
 #include "storage/node.h"
@@ -44,7 +45,10 @@ int RunStandalone(const StandaloneOptions& options) {
                         .readiness = [storage_node] { return storage_node->WriteHealth(); }},
       &registry);
   AddRemoteWriteRoute(&remote_write, options.remote_write, &server);
-  AddQueryRoutes(&api, &server);
+  query::AdminApi admin_api(node->get(),
+                            query::AdminApiOptions{.enabled = options.enable_admin_api});
+  AddApiRoutes(admin_api.Routes(), &server);
+  AddApiRoutes(api.Routes(), &server);
   if (absl::Status status = server.Start(); !status.ok()) {
     base::LogError("starting http server failed", {{"err", status.ToString()}});
     return 1;

@@ -7,6 +7,8 @@
 #include "cmd/kura/drain.h"
 #include "cmd/kura/http_server.h"
 #include "cmd/kura/node_metrics.h"
+#include "cmd/kura/routes.h"
+#include "query/admin_api.h"
 #include "storage/node.h"
 #include "storage/node_service.h"
 
@@ -35,6 +37,11 @@ int RunStore(const StoreOptions& options) {
       HttpServerOptions{.listen_address = options.server.listen_address,
                         .readiness = [storage_node] { return storage_node->WriteHealth(); }},
       &registry);
+  // Deletion and compaction act on this node's data only; in a cluster an operator runs them
+  // on every store (docs/cluster.md).
+  query::AdminApi admin_api(node->get(),
+                            query::AdminApiOptions{.enabled = options.enable_admin_api});
+  AddApiRoutes(admin_api.Routes(), &server);
   if (absl::Status status = service.Start(); !status.ok()) {
     base::LogError("starting grpc server failed", {{"err", status.ToString()}});
     return 1;

@@ -28,16 +28,16 @@ absl::Status WaitForHttpOk(int port, const std::string& path, Process& process,
                    " (last: ", last_error, "); log tail:\n", process.LogTail()));
 }
 
-absl::StatusOr<std::unique_ptr<KuraServer>> KuraServer::Start(const std::string& binary,
-                                                              const std::string& storage_path,
-                                                              const std::string& log_path,
-                                                              absl::Duration ready_timeout) {
+absl::StatusOr<std::unique_ptr<KuraServer>> KuraServer::Start(
+    const std::string& binary, const std::string& storage_path, const std::string& log_path,
+    absl::Duration ready_timeout, const std::vector<std::string>& extra_flags) {
   absl::StatusOr<int> port = PickFreePort();
   if (!port.ok()) return port.status();
-  absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::Start({binary, "standalone", absl::StrCat("--http.listen-address=127.0.0.1:", *port),
-                      absl::StrCat("--storage.path=", storage_path)},
-                     log_path);
+  std::vector<std::string> argv = {binary, "standalone",
+                                   absl::StrCat("--http.listen-address=127.0.0.1:", *port),
+                                   absl::StrCat("--storage.path=", storage_path)};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  absl::StatusOr<std::unique_ptr<Process>> process = Process::Start(argv, log_path);
   if (!process.ok()) return process.status();
   if (absl::Status ready = WaitForHttpOk(*port, "/-/ready", **process, ready_timeout);
       !ready.ok()) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -15,10 +16,12 @@ namespace kura::integration {
 class KuraServer {
  public:
   // Starts `binary` in standalone mode on `storage_path`, appending its output to `log_path`.
-  // Fails if it is not ready within `ready_timeout` (the process is then killed).
+  // Fails if it is not ready within `ready_timeout` (the process is then killed). `extra_flags`
+  // follow the listen address and storage path.
   static absl::StatusOr<std::unique_ptr<KuraServer>> Start(
       const std::string& binary, const std::string& storage_path, const std::string& log_path,
-      absl::Duration ready_timeout = absl::Seconds(30));
+      absl::Duration ready_timeout = absl::Seconds(30),
+      const std::vector<std::string>& extra_flags = {});
 
   int port() const { return port_; }
   std::string url() const;  // "http://127.0.0.1:<port>"

@@ -1,0 +1,358 @@
+// Retention and deletion on a real node: what reads see at once, what survives a restart, and
+// what is left on disk afterwards.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "base/temp_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/chunk_decoder.h"
+#include "storage/keys.h"
+#include "storage/node.h"
+
+namespace kura::storage {
+namespace {
+
+using model::MatchType;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kMinMs = 60 * 1000;
+
+model::Labels L(std::vector<model::Label> labels) {
+  return model::Labels::FromUnsorted(std::move(labels));
+}
+
+model::LabelMatcher M(MatchType type, std::string name, std::string value) {
+  absl::StatusOr<model::LabelMatcher> m =
+      model::LabelMatcher::Create(type, std::move(name), std::move(value));
+  EXPECT_TRUE(m.ok()) << m.status();
+  return *m;
+}
+
+std::vector<model::Sample> Range(int64_t from, int64_t to, int64_t step) {
+  std::vector<model::Sample> samples;
+  for (int64_t t = from; t <= to; t += step) samples.push_back({t, static_cast<double>(t)});
+  return samples;
+}
+
+// Timestamps of each selected series, by its labels' text.
+std::vector<std::pair<std::string, std::vector<int64_t>>> Read(Node& node, int64_t min_time,
+                                                               int64_t max_time) {
+  std::vector<model::LabelMatcher> matchers = {M(MatchType::kEqual, "__name__", "m")};
+  absl::StatusOr<std::unique_ptr<model::SeriesSet>> set = node.Select(matchers, min_time, max_time);
+  EXPECT_TRUE(set.ok()) << set.status();
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  if (!set.ok()) return out;
+  while ((*set)->Next()) {
+    std::vector<int64_t> times;
+    std::unique_ptr<model::SampleIterator> it = (*set)->At().NewIterator();
+    while (it->Next()) times.push_back(it->At().timestamp_ms);
+    EXPECT_TRUE(it->status().ok()) << it->status();
+    out.emplace_back((*set)->At().labels().ToString(), std::move(times));
+  }
+  EXPECT_TRUE((*set)->status().ok()) << (*set)->status();
+  return out;
+}
+
+std::vector<int64_t> Times(int64_t from, int64_t to, int64_t step) {
+  std::vector<int64_t> times;
+  for (int64_t t = from; t <= to; t += step) times.push_back(t);
+  return times;
+}
+
+// What RocksDB holds once the node is closed: chunk keys (partition, ref -> sample times),
+// posting keys' partitions and tombstone keys.
+struct DiskContents {
+  std::vector<std::pair<int64_t, uint64_t>> chunk_series;  // one entry per chunk
+  std::vector<int64_t> chunk_times;                        // every sample, every chunk
+  std::vector<int64_t> posting_partitions;                 // one entry per posting key
+  int tombstones = 0;
+};
+
+DiskContents ReadDisk(const std::string& dir) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::string name :
+       {std::string(rocksdb::kDefaultColumnFamilyName), std::string(kSeriesFamily),
+        std::string(kPostingsFamily), std::string(kChunksFamily), std::string(kHeadFamily),
+        std::string(kTombstonesFamily)}) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  DiskContents contents;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, descriptors, &handles, &raw);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return contents;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[3]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      int64_t partition = 0, min_time = 0;
+      uint64_t ref = 0;
+      EXPECT_TRUE(ParseChunkKey(it->key().ToStringView(), &partition, &ref, &min_time));
+      contents.chunk_series.emplace_back(partition, ref);
+      std::unique_ptr<model::SampleIterator> samples = NewChunkIterator(it->value().ToStringView());
+      while (samples->Next()) contents.chunk_times.push_back(samples->At().timestamp_ms);
+    }
+    std::unique_ptr<rocksdb::Iterator> postings(
+        db->NewIterator(rocksdb::ReadOptions(), handles[2]));
+    for (postings->SeekToFirst(); postings->Valid(); postings->Next()) {
+      contents.posting_partitions.push_back(DecodeInt64BE(postings->key().ToStringView()));
+    }
+    std::unique_ptr<rocksdb::Iterator> tombstones(
+        db->NewIterator(rocksdb::ReadOptions(), handles[5]));
+    for (tombstones->SeekToFirst(); tombstones->Valid(); tombstones->Next()) {
+      ++contents.tombstones;
+    }
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    EXPECT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  }
+  return contents;
+}
+
+class NodeAdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<base::TempDir> temp = base::TempDir::Create("node_admin_test");
+    ASSERT_TRUE(temp.ok()) << temp.status();
+    temp_ = *std::move(temp);
+    options_.data_dir = temp_.path() + "/data";
+    options_.max_samples_per_chunk = 4;
+    options_.partition_length = absl::Hours(1);
+    options_.maintenance_interval = absl::InfiniteDuration();
+    options_.clock = [this] { return now_; };
+  }
+
+  std::unique_ptr<Node> OpenNode() {
+    absl::StatusOr<std::unique_ptr<Node>> node = Node::Open(options_);
+    EXPECT_TRUE(node.ok()) << node.status();
+    return node.ok() ? std::move(*node) : nullptr;
+  }
+
+  void Write(Node& node, const model::Labels& labels, std::vector<model::Sample> samples) {
+    model::WriteBatch batch;
+    batch.series.push_back({labels, std::move(samples)});
+    absl::Status status = node.Write(batch);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  base::TempDir temp_;
+  NodeOptions options_;
+  absl::Time now_ = absl::UnixEpoch();
+};
+
+TEST_F(NodeAdminTest, RetentionDropsWholePartitionsAndTheirPostings) {
+  options_.retention = absl::Hours(3);
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}});
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    Write(*node, a, Range(0, 6 * kHourMs - 1, 10 * kMinMs));
+    Write(*node, b, Range(0, 2 * kHourMs - 1, 10 * kMinMs));
+    // Now is 6h: partitions 0, 1 and 2 end at or before 3h, the cutoff.
+    now_ = absl::FromUnixMillis(6 * kHourMs);
+    ASSERT_TRUE(node->ApplyRetention(now_).ok());
+    EXPECT_EQ(node->stats().partitions_dropped, 3);
+    auto read = Read(*node, 0, 6 * kHourMs);
+    ASSERT_EQ(read.size(), 1u);
+    EXPECT_EQ(read[0].first, a.ToString());
+    EXPECT_EQ(read[0].second, Times(3 * kHourMs, 6 * kHourMs - 1, 10 * kMinMs));
+    absl::StatusOr<std::vector<std::string>> jobs = node->LabelValues("job", {}, 0, 6 * kHourMs);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    EXPECT_THAT(*jobs, ElementsAre("a"));
+    // A second pass finds nothing left to drop.
+    ASSERT_TRUE(node->ApplyRetention(now_).ok());
+    EXPECT_EQ(node->stats().partitions_dropped, 3);
+  }
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  for (const auto& [partition, ref] : disk.chunk_series) EXPECT_GE(partition, 3);
+  for (int64_t partition : disk.posting_partitions) EXPECT_GE(partition, 3);
+  EXPECT_FALSE(disk.posting_partitions.empty());
+  // A restart an hour later applies retention at once.
+  now_ = absl::FromUnixMillis(7 * kHourMs);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  auto read = Read(*node, 0, 7 * kHourMs);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].second, Times(4 * kHourMs, 6 * kHourMs - 1, 10 * kMinMs));
+}
+
+TEST_F(NodeAdminTest, WithoutRetentionNothingIsDropped) {
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  Write(*node, a, Range(0, 2 * kHourMs, 10 * kMinMs));
+  ASSERT_TRUE(node->ApplyRetention(absl::FromUnixMillis(1000 * kHourMs)).ok());
+  auto read = Read(*node, 0, 2 * kHourMs);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].second, Times(0, 2 * kHourMs, 10 * kMinMs));
+  EXPECT_EQ(node->stats().partitions_dropped, 0);
+}
+
+TEST_F(NodeAdminTest, DeletedSamplesVanishFromReadsAtOnceAndAfterRestart) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}, {"only_b", "x"}});
+  const std::vector<model::LabelMatcher> job_a = {M(MatchType::kEqual, "job", "a")};
+  const std::vector<model::LabelMatcher> job_b = {M(MatchType::kEqual, "job", "b")};
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    Write(*node, a, Range(0, 190, 10));
+    Write(*node, b, Range(0, 190, 10));
+    ASSERT_TRUE(node->DeleteSeries(job_a, 30, 60).ok());
+    ASSERT_TRUE(node->DeleteSeries(job_b, INT64_MIN, INT64_MAX).ok());
+    EXPECT_EQ(node->stats().active_tombstoned_series, 2);
+
+    std::vector<int64_t> expected_a = Times(0, 20, 10);
+    for (int64_t t : Times(70, 190, 10)) expected_a.push_back(t);
+    auto read = Read(*node, 0, 1000);
+    ASSERT_EQ(read.size(), 1u);
+    EXPECT_EQ(read[0].first, a.ToString());
+    EXPECT_EQ(read[0].second, expected_a);
+    // A range wholly inside a deletion selects nothing.
+    EXPECT_THAT(Read(*node, 30, 60), IsEmpty());
+
+    absl::StatusOr<std::vector<std::string>> jobs = node->LabelValues("job", {}, 0, 1000);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    EXPECT_THAT(*jobs, ElementsAre("a"));
+    absl::StatusOr<std::vector<std::string>> names = node->LabelNames({}, 0, 1000);
+    ASSERT_TRUE(names.ok()) << names.status();
+    EXPECT_THAT(*names, ElementsAre("__name__", "job"));
+
+    // The deletion ended at b's newest sample: later samples are not deleted.
+    Write(*node, b, {{500, 5}});
+    read = Read(*node, 0, 1000);
+    ASSERT_EQ(read.size(), 2u);
+    EXPECT_EQ(read[1].first, b.ToString());
+    EXPECT_THAT(read[1].second, ElementsAre(500));
+  }
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->stats().active_tombstoned_series, 2);
+  auto read = Read(*node, 0, 1000);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].second.size(), 16u);
+  EXPECT_THAT(read[1].second, ElementsAre(500));
+}
+
+TEST_F(NodeAdminTest, CleanTombstonesRewritesChunksAndDropsEmptyPostings) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}});
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    // Chunks of 4: a's [30, 60] lies in written chunks, the open chunk holds [160, 190].
+    Write(*node, a, Range(0, 190, 10));
+    // b's first partition is all written; its open chunk is in the next partition.
+    std::vector<model::Sample> b_samples = Range(0, 70, 10);
+    b_samples.push_back({kHourMs, 1});
+    Write(*node, b, b_samples);
+    ASSERT_TRUE(node->DeleteSeries({M(MatchType::kEqual, "job", "a")}, 30, 60).ok());
+    ASSERT_TRUE(node->DeleteSeries({M(MatchType::kEqual, "job", "b")}, 0, kHourMs - 1).ok());
+    ASSERT_TRUE(node->CleanTombstones().ok());
+    EXPECT_EQ(node->stats().active_tombstoned_series, 0);
+
+    std::vector<int64_t> expected_a = Times(0, 20, 10);
+    for (int64_t t : Times(70, 190, 10)) expected_a.push_back(t);
+    auto read = Read(*node, 0, 2 * kHourMs);
+    ASSERT_EQ(read.size(), 2u);
+    EXPECT_EQ(read[0].second, expected_a);
+    EXPECT_THAT(read[1].second, ElementsAre(kHourMs));
+    // Without tombstones the postings answer alone: b left partition 0's.
+    absl::StatusOr<std::vector<std::string>> jobs = node->LabelValues("job", {}, 0, kHourMs - 1);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    EXPECT_THAT(*jobs, ElementsAre("a"));
+    // Writing on after the rewrite keeps working.
+    Write(*node, a, {{200, 1}});
+  }
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  EXPECT_EQ(disk.tombstones, 0);
+  for (int64_t t : disk.chunk_times) EXPECT_FALSE(t >= 30 && t <= 60) << t;
+  // Refs count from 1 in order of first write: b is 2, and none of its chunks is left in 0.
+  for (const auto& [partition, ref] : disk.chunk_series) EXPECT_FALSE(partition == 0 && ref == 2);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  auto read = Read(*node, 0, 2 * kHourMs);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].second.size(), 17u);
+  EXPECT_THAT(read[1].second, ElementsAre(kHourMs));
+}
+
+TEST_F(NodeAdminTest, ClosedPartitionsGetOneChunkPerSeries) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> before;
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    // Four hours at one minute, chunks of 4: 15 chunks per series and partition.
+    Write(*node, a, Range(0, 4 * kHourMs - 1, kMinMs));
+    Write(*node, b, Range(0, 4 * kHourMs - 1, kMinMs));
+    before = Read(*node, 0, 4 * kHourMs);
+    // At 3h30m partitions 0, 1 and 2 have ended; 3 is still written to.
+    ASSERT_TRUE(
+        node->CompactClosedPartitions(absl::FromUnixMillis(3 * kHourMs + 30 * kMinMs)).ok());
+    EXPECT_EQ(node->stats().partitions_compacted, 3);
+    EXPECT_EQ(Read(*node, 0, 4 * kHourMs), before);
+    EXPECT_EQ(Read(*node, kHourMs + 7 * kMinMs, kHourMs + 9 * kMinMs)[0].second,
+              Times(kHourMs + 7 * kMinMs, kHourMs + 9 * kMinMs, kMinMs));
+    // Each partition is compacted once.
+    ASSERT_TRUE(
+        node->CompactClosedPartitions(absl::FromUnixMillis(3 * kHourMs + 40 * kMinMs)).ok());
+    EXPECT_EQ(node->stats().partitions_compacted, 3);
+  }
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  std::map<std::pair<int64_t, uint64_t>, int> chunks;
+  for (const auto& entry : disk.chunk_series) ++chunks[entry];
+  for (int64_t partition = 0; partition < 3; ++partition) {
+    EXPECT_EQ((chunks[{partition, 1}]), 1) << partition;
+    EXPECT_EQ((chunks[{partition, 2}]), 1) << partition;
+  }
+  EXPECT_GT((chunks[{3, 1}]), 1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(Read(*node, 0, 4 * kHourMs), before);
+  // Out-of-order samples still merge into a compacted partition.
+  options_.out_of_order_window = absl::Hours(24);
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  Write(*node, a, {{30 * kMinMs + 1, 1}});
+  node.reset();
+  node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(Read(*node, 0, 4 * kHourMs)[0].second.size(), before[0].second.size() + 1);
+}
+
+TEST_F(NodeAdminTest, CompactMergesTheOpenPartitionTooAndWritingGoesOn) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  Write(*node, a, Range(0, 30 * kMinMs, kMinMs));
+  ASSERT_TRUE(node->Compact().ok());
+  // Now is the epoch: partition 0 is open, so it is merged but not marked compacted.
+  EXPECT_EQ(node->stats().partitions_compacted, 0);
+  Write(*node, a, Range(31 * kMinMs, 50 * kMinMs, kMinMs));
+  ASSERT_TRUE(node->Compact().ok());
+  auto read = Read(*node, 0, kHourMs);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].second, Times(0, 50 * kMinMs, kMinMs));
+  node.reset();
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  // One merged chunk, and the open chunk written at the close.
+  EXPECT_LE(disk.chunk_series.size(), 2u);
+}
+
+}  // namespace
+}  // namespace kura::storage

@@ -1,0 +1,182 @@
+// Node::Rep's compaction of closed partitions: once no sample can arrive in a partition any
+// more, each series' chunks there are merged into one chunk, re-encoded as a packed chunk
+// (storage/packed_chunk.h) when that is smaller, and the partition's key range is compacted
+// so the old chunks leave the disk.
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "storage/chunk_decoder.h"
+#include "storage/chunk_encoder.h"
+#include "storage/keys.h"
+#include "storage/node_rep.h"
+#include "storage/packed_chunk.h"
+#include "storage/rocksdb_status.h"
+
+namespace kura::storage {
+namespace {
+
+// A day at 5s in one chunk; a query over a narrow range decodes at most this many samples of
+// a series per partition.
+constexpr size_t kCompactedChunkMaxSamples = 16384;
+// Series merged per hold of the writers' lock, so ingest waits only briefly.
+constexpr size_t kSeriesPerLock = 256;
+
+// The packed encoding when it is smaller and decodes back to the very same samples (checked:
+// the old chunks are deleted in the same batch), else the usual one.
+std::string SmallestEncoding(absl::Span<const model::Sample> samples) {
+  ChunkEncoder encoder;
+  for (const model::Sample& s : samples) encoder.Append(s.timestamp_ms, s.value);
+  std::string packed = EncodePackedChunk(samples);
+  if (packed.size() >= encoder.size_bytes()) return std::string(encoder.bytes());
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(packed);
+  size_t i = 0;
+  while (it->Next()) {
+    if (i >= samples.size() || it->At().timestamp_ms != samples[i].timestamp_ms ||
+        std::bit_cast<uint64_t>(it->At().value) != std::bit_cast<uint64_t>(samples[i].value)) {
+      return std::string(encoder.bytes());
+    }
+    ++i;
+  }
+  if (!it->status().ok() || i != samples.size()) return std::string(encoder.bytes());
+  return packed;
+}
+
+}  // namespace
+
+int64_t Node::Rep::FirstOpenPartition(absl::Time now) const {
+  // Closed: ended before now minus the out-of-order window, so no write can reach it.
+  const int64_t open_since_ms =
+      absl::ToUnixMillis(now - options_.out_of_order_window) - partition_length_ms_;
+  return PartitionOf(open_since_ms, partition_length_ms_) + 1;
+}
+
+absl::StatusOr<bool> Node::Rep::IsCompacted(int64_t partition) const {
+  std::string marker;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), head_family_, CompactedPartitionKey(partition), &marker);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocksDB(s, "reading compaction markers"));
+  return true;
+}
+
+absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
+  if (!options_.compact_closed_partitions) return absl::OkStatus();
+  absl::MutexLock maintenance(&maintenance_mu_);
+  const int64_t first_open = FirstOpenPartition(now);
+  ASSIGN_OR_RETURN(
+      std::vector<int64_t> partitions,
+      querier_.Partitions(ReadableMinTime(INT64_MIN), first_open * partition_length_ms_ - 1));
+  for (int64_t partition : partitions) {
+    if (partition >= first_open) break;
+    ASSIGN_OR_RETURN(bool compacted, IsCompacted(partition));
+    if (!compacted) RETURN_IF_ERROR(CompactPartition(partition, /*closed=*/true));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::Compact() {
+  absl::MutexLock maintenance(&maintenance_mu_);
+  {
+    // The open chunks go out as if they had closed, so that they are merged and packed too;
+    // the head starts new ones with the next samples.
+    absl::MutexLock lock(&mu_);
+    head_.CloseAllChunks();
+    RETURN_IF_ERROR(FlushPendingChunks());
+    RETURN_IF_ERROR(FlushOutOfOrder());
+  }
+  const int64_t first_open = FirstOpenPartition(options_.clock ? options_.clock() : absl::Now());
+  ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
+                   querier_.Partitions(ReadableMinTime(INT64_MIN), INT64_MAX));
+  for (int64_t partition : partitions) {
+    ASSIGN_OR_RETURN(bool compacted, IsCompacted(partition));
+    if (!compacted) RETURN_IF_ERROR(CompactPartition(partition, partition < first_open));
+  }
+  // Everything else RocksDB holds, too: superseded checkpoints, deleted keys, level-0 files.
+  for (rocksdb::ColumnFamilyHandle* family :
+       {series_, postings_, head_family_, tombstones_family_}) {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    RETURN_IF_ERROR(
+        FromRocksDB(db_->CompactRange(options, family, nullptr, nullptr), "compacting"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::CompactPartition(int64_t partition, bool closed) {
+  const int64_t partitions[] = {partition};
+  ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs({}, partitions));
+  for (size_t begin = 0; begin < refs.size(); begin += kSeriesPerLock) {
+    rocksdb::WriteBatch wb;
+    absl::MutexLock lock(&mu_);
+    for (size_t i = begin; i < std::min(refs.size(), begin + kSeriesPerLock); ++i) {
+      RETURN_IF_ERROR(MergePartitionChunks(partition, refs[i], &wb));
+    }
+    if (wb.Count() > 0) {
+      RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "merging chunks"));
+    }
+  }
+  const std::string begin = PartitionPrefix(partition);
+  const std::string end =
+      partition == INT64_MAX ? std::string(9, '\xff') : PartitionPrefix(partition + 1);
+  RETURN_IF_ERROR(CompactKeyRange(db_, chunks_, begin, end));
+  // An open partition gets more chunks; a later compaction merges them in again.
+  if (!closed) return absl::OkStatus();
+  RETURN_IF_ERROR(
+      FromRocksDB(db_->Put(IndexWriteOptions(), head_family_, CompactedPartitionKey(partition), ""),
+                  "writing a compaction marker"));
+  {
+    absl::MutexLock lock(&retention_mu_);
+    ++partitions_compacted_;
+  }
+  base::LogInfo("compacted a partition",
+                {{"partition", absl::StrCat(partition)}, {"series", absl::StrCat(refs.size())}});
+  return absl::OkStatus();
+}
+
+absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
+                                             rocksdb::WriteBatch* batch) {
+  const std::string prefix = ChunkSeriesPrefix(partition, ref);
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;  // a one-off pass over a whole partition
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, chunks_));
+  std::vector<std::string> keys;
+  std::vector<std::string> chunks;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    keys.emplace_back(it->key().ToStringView());
+    chunks.emplace_back(it->value().ToStringView());
+  }
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
+  if (chunks.size() < 2) return absl::OkStatus();
+  // Chunks of a series do not overlap and come in time order: their samples in key order are
+  // ascending.
+  std::vector<model::Sample> samples;
+  for (const std::string& chunk : chunks) {
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+    while (it->Next()) samples.push_back(it->At());
+    RETURN_IF_ERROR(it->status());
+  }
+  for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
+  for (size_t begin = 0; begin < samples.size(); begin += kCompactedChunkMaxSamples) {
+    const absl::Span<const model::Sample> part =
+        absl::MakeConstSpan(samples).subspan(begin, kCompactedChunkMaxSamples);
+    const std::string bytes = SmallestEncoding(part);
+    batch->Put(chunks_, ChunkKey(partition, ref, part.front().timestamp_ms), bytes)
+        .PermitUncheckedError();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kura::storage
