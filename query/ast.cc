@@ -103,7 +103,8 @@ std::string FormatSelectorBody(const VectorSelector& vs) {
     }
     matchers.push_back(FormatMatcher(m));
   }
-  if (matchers.empty()) return vs.name;
+  // `{}` is only valid as info()'s label selector; it must print as itself to parse back.
+  if (matchers.empty()) return vs.name.empty() ? "{}" : vs.name;
   std::sort(matchers.begin(), matchers.end());
   return absl::StrCat(vs.name, "{", absl::StrJoin(matchers, ","), "}");
 }
