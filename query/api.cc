@@ -95,8 +95,38 @@ std::string_view ResultTypeName(ValueType type) {
   return "none";
 }
 
-// {"resultType":"...","result":...} exactly as Prometheus's QueryData marshals.
-void WriteQueryResult(const QueryResult& result, JsonWriter* w) {
+// Prometheus's stats.BuiltinStats: timings in seconds, then sample counts. Kura has no query
+// queue, so execQueueTime is 0, and evalTotalTime is the whole execution as in Prometheus.
+void WriteStats(const QueryStats& stats, JsonWriter* w) {
+  w->BeginObject();
+  w->Key("timings");
+  w->BeginObject();
+  const std::pair<std::string_view, double> timings[] = {
+      {"evalTotalTime", stats.exec_total_seconds},
+      {"resultSortTime", stats.result_sort_seconds},
+      {"queryPreparationTime", stats.preparation_seconds},
+      {"innerEvalTime", stats.inner_eval_seconds},
+      {"execQueueTime", 0},
+      {"execTotalTime", stats.exec_total_seconds},
+  };
+  for (const auto& [key, seconds] : timings) {
+    w->Key(key);
+    w->GoJsonNumber(seconds);
+  }
+  w->EndObject();
+  w->Key("samples");
+  w->BeginObject();
+  w->Key("totalQueryableSamples");
+  w->Int(stats.total_queryable_samples);
+  w->Key("peakSamples");
+  w->Int(stats.peak_samples);
+  w->EndObject();
+  w->EndObject();
+}
+
+// {"resultType":"...","result":...} exactly as Prometheus's QueryData marshals, with "stats"
+// when the request asked for them.
+void WriteQueryResult(const QueryResult& result, bool stats, JsonWriter* w) {
   w->BeginObject();
   w->Key("resultType");
   w->String(ResultTypeName(result.type));
@@ -153,6 +183,10 @@ void WriteQueryResult(const QueryResult& result, JsonWriter* w) {
     case ValueType::kNone:
       w->Null();
       break;
+  }
+  if (stats) {
+    w->Key("stats");
+    WriteStats(result.stats, w);
   }
   w->EndObject();
 }
@@ -268,9 +302,14 @@ void Api::Serve(const EndpointSpec& spec, const base::HttpRequest& request,
   response->body = std::move(body);
 }
 
-absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, std::unique_ptr<Engine>* local) {
+absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, const base::HttpRequest& request,
+                                       std::unique_ptr<Engine>* local) {
   EngineOptions engine_options = options_.engine;
   bool custom = false;
+  if (request.client_gone) {
+    engine_options.cancelled = request.client_gone;
+    custom = true;
+  }
   if (std::string_view timeout = params.Get("timeout"); !timeout.empty()) {
     absl::StatusOr<absl::Duration> d = ParseApiDuration(timeout);
     if (!d.ok()) return InvalidParam("timeout", d.status());
@@ -296,10 +335,11 @@ absl::Status Api::Query(const ApiParams& params, const base::HttpRequest& reques
                         JsonWriter* data, Annotations* annotations) {
   ASSIGN_OR_RETURN(int64_t time_ms, TimeParam(params, "time", options_.now_ms()));
   std::unique_ptr<Engine> local;
-  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, &local));
+  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result = engine->InstantQuery(params.Get("query"), time_ms);
   if (!result.ok()) return QueryError(result.status());
-  WriteQueryResult(*result, data);
+  // Prometheus reports stats for any non-empty `stats` value.
+  WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);
   annotations->infos = std::move(result->infos);
   return absl::OkStatus();
@@ -330,11 +370,12 @@ absl::Status Api::QueryRange(const ApiParams& params, const base::HttpRequest& r
         "resolution (?step=XX)"));
   }
   std::unique_ptr<Engine> local;
-  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, &local));
+  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result =
       engine->RangeQuery(params.Get("query"), *start_ms, *end_ms, step_ms);
   if (!result.ok()) return QueryError(result.status());
-  WriteQueryResult(*result, data);
+  // Prometheus reports stats for any non-empty `stats` value.
+  WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);
   annotations->infos = std::move(result->infos);
   return absl::OkStatus();

@@ -106,8 +106,9 @@ class Api {
                            JsonWriter* data, Annotations* annotations);
 
   // The engine for a request: engine_, or one with the request's timeout and lookback_delta
-  // when given (kept in `local`).
-  absl::StatusOr<Engine*> EngineFor(const ApiParams& params, std::unique_ptr<Engine>* local);
+  // when given, that stops when the client goes away (kept in `local`).
+  absl::StatusOr<Engine*> EngineFor(const ApiParams& params, const base::HttpRequest& request,
+                                    std::unique_ptr<Engine>* local);
 
   model::SeriesReader* reader_;
   Engine* engine_;
