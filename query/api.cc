@@ -11,6 +11,7 @@
 #include "query/api_errors.h"
 #include "query/api_params.h"
 #include "query/json_writer.h"
+#include "query/parse_tree_json.h"
 #include "query/parser.h"
 
 namespace kura::query {
@@ -225,6 +226,7 @@ const std::vector<Api::EndpointSpec>& Api::Endpoints() {
       {"/api/v1/metadata", false, "/api/v1/metadata", false, &Api::Metadata},
       {"/api/v1/query_exemplars", false, "/api/v1/query_exemplars", true, &Api::QueryExemplars},
       {"/api/v1/format_query", false, "/api/v1/format_query", true, &Api::FormatQuery},
+      {"/api/v1/parse_query", false, "/api/v1/parse_query", true, &Api::ParseQuery},
   };
   return kEndpoints;
 }
@@ -494,6 +496,14 @@ absl::Status Api::FormatQuery(const ApiParams& params, const base::HttpRequest& 
   // Prometheus answers with Pretty(0), which equals String() for expressions that fit on one
   // 100-column line; longer ones it breaks over lines, which Kura does not yet.
   data->String((*expr)->String());
+  return absl::OkStatus();
+}
+
+absl::Status Api::ParseQuery(const ApiParams& params, const base::HttpRequest& request,
+                             JsonWriter* data, Annotations* annotations) {
+  absl::StatusOr<ExprPtr> expr = engine_->Parse(params.Get("query"));
+  if (!expr.ok()) return InvalidParam("query", expr.status());
+  WriteParseTree(**expr, data);
   return absl::OkStatus();
 }
 

@@ -248,6 +248,42 @@ TEST_F(ApiTest, FormatQueryPrintsCanonicalForm) {
               "invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis");
 }
 
+// Prometheus's translateAST: Go maps, so keys in sorted order.
+TEST_F(ApiTest, ParseQueryAnswersTheSyntaxTree) {
+  const std::string up =
+      "{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"up\"}],"
+      "\"name\":\"up\",\"offset\":0,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,"
+      "\"type\":\"vectorSelector\"}";
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up")),
+            "{\"status\":\"success\",\"data\":" + up + "}");
+  EXPECT_EQ(
+      Ok(Post("/api/v1/parse_query",
+              "query=sum+by(job)(rate(up%7Ba%3D%22b%22%7D%5B5m%5D+offset+1m+%40+10))+%3E+bool+1")),
+      "{\"status\":\"success\",\"data\":{\"bool\":true,\"lhs\":{\"expr\":{\"args\":[{"
+      "\"anchored\":false,\"matchers\":[{\"name\":\"a\",\"type\":\"=\",\"value\":\"b\"},"
+      "{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"up\"}],\"name\":\"up\",\"offset\":60000,"
+      "\"range\":300000,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":10000,"
+      "\"type\":\"matrixSelector\"}],\"func\":{\"argTypes\":[\"matrix\"],\"name\":\"rate\","
+      "\"returnType\":\"vector\",\"variadic\":0},\"type\":\"call\"},\"grouping\":[\"job\"],"
+      "\"op\":\"sum\",\"param\":null,\"type\":\"aggregation\",\"without\":false},"
+      "\"matching\":null,\"op\":\"\\u003e\",\"rhs\":{\"type\":\"numberLiteral\",\"val\":\"1\"},"
+      "\"type\":\"binaryExpr\"}}");
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up+%2F+on(x)+group_left(y)+-(up)")),
+            "{\"status\":\"success\",\"data\":{\"bool\":false,\"lhs\":" + up +
+                ",\"matching\":{\"card\":\"many-to-one\",\"fillValues\":{\"lhs\":null,"
+                "\"rhs\":null},\"include\":[\"y\"],\"labels\":[\"x\"],\"on\":true},\"op\":\"/\","
+                "\"rhs\":{\"expr\":{\"expr\":" +
+                up +
+                ",\"type\":\"parenExpr\"},\"op\":\"-\",\"type\":\"unaryExpr\"},"
+                "\"type\":\"binaryExpr\"}}");
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up%5B5m%3A1m%5D+%40+start()")),
+            "{\"status\":\"success\",\"data\":{\"alignEvalTime\":false,\"expr\":" + up +
+                ",\"offset\":0,\"range\":300000,\"startOrEnd\":\"start\",\"step\":60000,"
+                "\"timestamp\":null,\"type\":\"subquery\"}}");
+  ExpectError(Get("/api/v1/parse_query", "query=sum("), 400, "bad_data",
+              "invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis");
+}
+
 TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
   base::HttpRequest request;
   request.method = "PUT";
@@ -259,8 +295,9 @@ TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
        {"/api/v1/label/job/values", "/api/v1/status/buildinfo", "/api/v1/metadata"}) {
     EXPECT_EQ(Post(get_only, "").status, 405) << get_only;
   }
-  for (const char* both : {"/api/v1/query", "/api/v1/query_range", "/api/v1/series",
-                           "/api/v1/labels", "/api/v1/query_exemplars", "/api/v1/format_query"}) {
+  for (const char* both :
+       {"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+        "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query"}) {
     EXPECT_NE(Post(both, "").status, 405) << both;
   }
 }
@@ -343,7 +380,7 @@ TEST_F(ApiTest, LookbackDeltaParameter) {
 
 TEST_F(ApiTest, RoutesCoverEveryEndpoint) {
   std::vector<ApiRoute> routes = api_->Routes();
-  ASSERT_EQ(routes.size(), 9u);
+  ASSERT_EQ(routes.size(), 10u);
   base::HttpRequest request;
   request.method = "GET";
   request.path = "/api/v1/metadata";
