@@ -655,6 +655,16 @@ TEST(ParserTest, FuzzerFindings) {
     EXPECT_TRUE(absl::StrContains(e.status().message(), "timestamp out of bounds")) << e.status();
   }
   ASSERT_TRUE(ParseExpr("c @ 9.2e15", all).ok());
+  // +Inf on the left of ^ printed with its sign, which parses back as a unary plus.
+  EXPECT_EQ((*ParseExpr("inf^v", all))->String(), "Inf ^ v");
+  for (const char* q : {"inf^v", "Inf ^ 2", "+Inf ^ 2", "-Inf ^ 2", "(Inf ^ 2)"}) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(q, all);
+    ASSERT_TRUE(e.ok()) << e.status();
+    const std::string printed = (*e)->String();
+    absl::StatusOr<ExprPtr> again = ParseExpr(printed, all);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ((*again)->String(), printed);
+  }
   // info()'s empty label selector printed as nothing, so format_query's answer did not parse.
   absl::StatusOr<ExprPtr> info = ParseExpr("info(mec, {})", all);
   ASSERT_TRUE(info.ok()) << info.status();
