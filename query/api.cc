@@ -192,6 +192,23 @@ void WriteQueryResult(const QueryResult& result, bool stats, JsonWriter* w) {
   w->EndObject();
 }
 
+// Prometheus's truncateResults for `limit` on the query endpoints: the first `limit` series of
+// a vector or matrix, in the order the engine returned them, with the truncation warning.
+void TruncateResult(int64_t limit, QueryResult* result) {
+  if (limit <= 0) return;
+  const size_t max_series = static_cast<size_t>(limit);
+  bool truncated = false;
+  if (result->vector.size() > max_series) {
+    result->vector.resize(max_series);
+    truncated = true;
+  }
+  if (result->matrix.size() > max_series) {
+    result->matrix.resize(max_series);
+    truncated = true;
+  }
+  if (truncated) result->warnings.emplace_back(kTruncatedWarning);
+}
+
 // The engine reports parse and type errors as InvalidArgument; Prometheus words them as a bad
 // `query` parameter.
 absl::Status QueryError(const absl::Status& status) {
@@ -336,10 +353,12 @@ absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, const base::Http
 absl::Status Api::Query(const ApiParams& params, const base::HttpRequest& request,
                         JsonWriter* data, Annotations* annotations) {
   ASSIGN_OR_RETURN(int64_t time_ms, TimeParam(params, "time", options_.now_ms()));
+  ASSIGN_OR_RETURN(int64_t limit, LimitParam(params));
   std::unique_ptr<Engine> local;
   ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result = engine->InstantQuery(params.Get("query"), time_ms);
   if (!result.ok()) return QueryError(result.status());
+  TruncateResult(limit, &*result);
   // Prometheus reports stats for any non-empty `stats` value.
   WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);
@@ -371,11 +390,13 @@ absl::Status Api::QueryRange(const ApiParams& params, const base::HttpRequest& r
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
         "resolution (?step=XX)"));
   }
+  ASSIGN_OR_RETURN(int64_t limit, LimitParam(params));
   std::unique_ptr<Engine> local;
   ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result =
       engine->RangeQuery(params.Get("query"), *start_ms, *end_ms, step_ms);
   if (!result.ok()) return QueryError(result.status());
+  TruncateResult(limit, &*result);
   // Prometheus reports stats for any non-empty `stats` value.
   WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);

@@ -366,6 +366,24 @@ TEST_F(ApiTest, StatsParameterAddsPrometheusStats) {
   EXPECT_EQ(Ok(Get("/api/v1/query", "query=up")), kUpVector);
 }
 
+TEST_F(ApiTest, LimitOnQueryEndpointsTruncatesSeries) {
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+            "\"value\":[30,\"0\"]}]},\"warnings\":[\"results truncated due to limit\"]}");
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&limit=2")), kUpVector);
+  EXPECT_EQ(Ok(Post("/api/v1/query_range", "query=up&start=0&end=30&step=15&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+            "\"values\":[[0,\"1\"],[15,\"1\"],[30,\"0\"]]}]},"
+            "\"warnings\":[\"results truncated due to limit\"]}");
+  // Scalars are not series.
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=1&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[30,\"1\"]}}");
+  ExpectError(Get("/api/v1/query", "query=up&limit=-1"), 400, "bad_data",
+              "invalid parameter \\\"limit\\\": limit must be non-negative");
+}
+
 TEST_F(ApiTest, LookbackDeltaParameter) {
   // up{instance="b"} last reported at 15s: outside a 10s lookback from 30s.
   EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&lookback_delta=10s")),
