@@ -1,8 +1,10 @@
-// libFuzzer target for the PromQL parser; built only by scripts/fuzz-parser.sh (KURA_FUZZ=ON).
+// libFuzzer target for the PromQL parser and the HTTP API's parameter parsers, which all read
+// untrusted text; built only by scripts/fuzz-parser.sh (KURA_FUZZ=ON).
 //
 // Beyond "no crash, no leak, no undefined behaviour" it checks the property format_query and
 // the engine rely on: whatever parses prints to canonical text that parses again and prints the
-// same. A violation aborts, so libFuzzer saves the input like any other crash.
+// same. A violation aborts, so libFuzzer saves the input like any other crash. What parses is
+// also written as parse_query's JSON tree.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +14,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "query/api_params.h"
+#include "query/json_writer.h"
+#include "query/parse_tree_json.h"
 #include "query/parser.h"
 
 namespace {
@@ -42,6 +47,9 @@ void CheckRoundTrip(std::string_view input) {
   const std::string reprinted = (*again)->String();
   if (reprinted != printed) Fail("canonical form is not stable", printed, reprinted);
   if ((*again)->type != (*expr)->type) Fail("canonical form changes the type", input, printed);
+  std::string tree;
+  kura::query::JsonWriter writer(&tree);
+  kura::query::WriteParseTree(**expr, &writer);
 }
 
 }  // namespace
@@ -54,5 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   kura::query::ParseExpr(input).status().IgnoreError();
   kura::query::ParseMetricSelector(input).status().IgnoreError();
   kura::query::ParseDuration(input).status().IgnoreError();
+  kura::query::ParseTimeMs(input).status().IgnoreError();
+  kura::query::ParseApiDuration(input).status().IgnoreError();
+  kura::query::ParseLimit(input).status().IgnoreError();
+  kura::query::ParseUrlEncoded(input).status().IgnoreError();
   return 0;
 }
