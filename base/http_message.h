@@ -18,6 +18,9 @@ struct HttpRequest {
   // Header names are lower-cased by the server.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // True once the client has closed its connection, so work for it can stop; empty when the
+  // server cannot tell. Thread-safe: polled from the handler's thread.
+  std::function<bool()> client_gone;
 
   // Returns the first header named `lower_case_name`, or "" when absent.
   std::string_view Header(std::string_view lower_case_name) const {

@@ -11,6 +11,7 @@
 #include "query/api_errors.h"
 #include "query/api_params.h"
 #include "query/json_writer.h"
+#include "query/parse_tree_json.h"
 #include "query/parser.h"
 
 namespace kura::query {
@@ -95,8 +96,38 @@ std::string_view ResultTypeName(ValueType type) {
   return "none";
 }
 
-// {"resultType":"...","result":...} exactly as Prometheus's QueryData marshals.
-void WriteQueryResult(const QueryResult& result, JsonWriter* w) {
+// Prometheus's stats.BuiltinStats: timings in seconds, then sample counts. Kura has no query
+// queue, so execQueueTime is 0, and evalTotalTime is the whole execution as in Prometheus.
+void WriteStats(const QueryStats& stats, JsonWriter* w) {
+  w->BeginObject();
+  w->Key("timings");
+  w->BeginObject();
+  const std::pair<std::string_view, double> timings[] = {
+      {"evalTotalTime", stats.exec_total_seconds},
+      {"resultSortTime", stats.result_sort_seconds},
+      {"queryPreparationTime", stats.preparation_seconds},
+      {"innerEvalTime", stats.inner_eval_seconds},
+      {"execQueueTime", 0},
+      {"execTotalTime", stats.exec_total_seconds},
+  };
+  for (const auto& [key, seconds] : timings) {
+    w->Key(key);
+    w->GoJsonNumber(seconds);
+  }
+  w->EndObject();
+  w->Key("samples");
+  w->BeginObject();
+  w->Key("totalQueryableSamples");
+  w->Int(stats.total_queryable_samples);
+  w->Key("peakSamples");
+  w->Int(stats.peak_samples);
+  w->EndObject();
+  w->EndObject();
+}
+
+// {"resultType":"...","result":...} exactly as Prometheus's QueryData marshals, with "stats"
+// when the request asked for them.
+void WriteQueryResult(const QueryResult& result, bool stats, JsonWriter* w) {
   w->BeginObject();
   w->Key("resultType");
   w->String(ResultTypeName(result.type));
@@ -154,7 +185,28 @@ void WriteQueryResult(const QueryResult& result, JsonWriter* w) {
       w->Null();
       break;
   }
+  if (stats) {
+    w->Key("stats");
+    WriteStats(result.stats, w);
+  }
   w->EndObject();
+}
+
+// Prometheus's truncateResults for `limit` on the query endpoints: the first `limit` series of
+// a vector or matrix, in the order the engine returned them, with the truncation warning.
+void TruncateResult(int64_t limit, QueryResult* result) {
+  if (limit <= 0) return;
+  const size_t max_series = static_cast<size_t>(limit);
+  bool truncated = false;
+  if (result->vector.size() > max_series) {
+    result->vector.resize(max_series);
+    truncated = true;
+  }
+  if (result->matrix.size() > max_series) {
+    result->matrix.resize(max_series);
+    truncated = true;
+  }
+  if (truncated) result->warnings.emplace_back(kTruncatedWarning);
 }
 
 // The engine reports parse and type errors as InvalidArgument; Prometheus words them as a bad
@@ -191,6 +243,7 @@ const std::vector<Api::EndpointSpec>& Api::Endpoints() {
       {"/api/v1/metadata", false, "/api/v1/metadata", false, &Api::Metadata},
       {"/api/v1/query_exemplars", false, "/api/v1/query_exemplars", true, &Api::QueryExemplars},
       {"/api/v1/format_query", false, "/api/v1/format_query", true, &Api::FormatQuery},
+      {"/api/v1/parse_query", false, "/api/v1/parse_query", true, &Api::ParseQuery},
   };
   return kEndpoints;
 }
@@ -268,9 +321,14 @@ void Api::Serve(const EndpointSpec& spec, const base::HttpRequest& request,
   response->body = std::move(body);
 }
 
-absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, std::unique_ptr<Engine>* local) {
+absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, const base::HttpRequest& request,
+                                       std::unique_ptr<Engine>* local) {
   EngineOptions engine_options = options_.engine;
   bool custom = false;
+  if (request.client_gone) {
+    engine_options.cancelled = request.client_gone;
+    custom = true;
+  }
   if (std::string_view timeout = params.Get("timeout"); !timeout.empty()) {
     absl::StatusOr<absl::Duration> d = ParseApiDuration(timeout);
     if (!d.ok()) return InvalidParam("timeout", d.status());
@@ -295,11 +353,14 @@ absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, std::unique_ptr<
 absl::Status Api::Query(const ApiParams& params, const base::HttpRequest& request,
                         JsonWriter* data, Annotations* annotations) {
   ASSIGN_OR_RETURN(int64_t time_ms, TimeParam(params, "time", options_.now_ms()));
+  ASSIGN_OR_RETURN(int64_t limit, LimitParam(params));
   std::unique_ptr<Engine> local;
-  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, &local));
+  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result = engine->InstantQuery(params.Get("query"), time_ms);
   if (!result.ok()) return QueryError(result.status());
-  WriteQueryResult(*result, data);
+  TruncateResult(limit, &*result);
+  // Prometheus reports stats for any non-empty `stats` value.
+  WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);
   annotations->infos = std::move(result->infos);
   return absl::OkStatus();
@@ -329,12 +390,15 @@ absl::Status Api::QueryRange(const ApiParams& params, const base::HttpRequest& r
         "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
         "resolution (?step=XX)"));
   }
+  ASSIGN_OR_RETURN(int64_t limit, LimitParam(params));
   std::unique_ptr<Engine> local;
-  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, &local));
+  ASSIGN_OR_RETURN(Engine * engine, EngineFor(params, request, &local));
   absl::StatusOr<QueryResult> result =
       engine->RangeQuery(params.Get("query"), *start_ms, *end_ms, step_ms);
   if (!result.ok()) return QueryError(result.status());
-  WriteQueryResult(*result, data);
+  TruncateResult(limit, &*result);
+  // Prometheus reports stats for any non-empty `stats` value.
+  WriteQueryResult(*result, !params.Get("stats").empty(), data);
   annotations->warnings = std::move(result->warnings);
   annotations->infos = std::move(result->infos);
   return absl::OkStatus();
@@ -455,6 +519,14 @@ absl::Status Api::FormatQuery(const ApiParams& params, const base::HttpRequest& 
   // Prometheus answers with Pretty(0), which equals String() for expressions that fit on one
   // 100-column line; longer ones it breaks over lines, which Kura does not yet.
   data->String((*expr)->String());
+  return absl::OkStatus();
+}
+
+absl::Status Api::ParseQuery(const ApiParams& params, const base::HttpRequest& request,
+                             JsonWriter* data, Annotations* annotations) {
+  absl::StatusOr<ExprPtr> expr = engine_->Parse(params.Get("query"));
+  if (!expr.ok()) return InvalidParam("query", expr.status());
+  WriteParseTree(**expr, data);
   return absl::OkStatus();
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
 // Api: Prometheus's HTTP query API (/api/v1/query, query_range, series, labels,
-// label/<name>/values, metadata, query_exemplars, status/buildinfo) over the SeriesReader seam
-// and the Engine. Responses are byte-compatible with Prometheus's JSON; errors carry its
-// errorType and wording (see query/api_errors.h).
+// label/<name>/values, metadata, query_exemplars, status/buildinfo, format_query, parse_query)
+// over the SeriesReader seam and the Engine. Responses are byte-compatible with Prometheus's
+// JSON; errors carry its errorType and wording (see query/api_errors.h).
 //
 //   Api api(&node, &engine, ApiOptions{});
 //   for (ApiRoute& route : api.Routes()) server.Add(route.path, route.prefix, route.handler);
@@ -104,10 +104,13 @@ class Api {
                               JsonWriter* data, Annotations* annotations);
   absl::Status FormatQuery(const ApiParams& params, const base::HttpRequest& request,
                            JsonWriter* data, Annotations* annotations);
+  absl::Status ParseQuery(const ApiParams& params, const base::HttpRequest& request,
+                          JsonWriter* data, Annotations* annotations);
 
   // The engine for a request: engine_, or one with the request's timeout and lookback_delta
-  // when given (kept in `local`).
-  absl::StatusOr<Engine*> EngineFor(const ApiParams& params, std::unique_ptr<Engine>* local);
+  // when given, that stops when the client goes away (kept in `local`).
+  absl::StatusOr<Engine*> EngineFor(const ApiParams& params, const base::HttpRequest& request,
+                                    std::unique_ptr<Engine>* local);
 
   model::SeriesReader* reader_;
   Engine* engine_;

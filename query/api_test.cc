@@ -248,6 +248,42 @@ TEST_F(ApiTest, FormatQueryPrintsCanonicalForm) {
               "invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis");
 }
 
+// Prometheus's translateAST: Go maps, so keys in sorted order.
+TEST_F(ApiTest, ParseQueryAnswersTheSyntaxTree) {
+  const std::string up =
+      "{\"anchored\":false,\"matchers\":[{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"up\"}],"
+      "\"name\":\"up\",\"offset\":0,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":null,"
+      "\"type\":\"vectorSelector\"}";
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up")),
+            "{\"status\":\"success\",\"data\":" + up + "}");
+  EXPECT_EQ(
+      Ok(Post("/api/v1/parse_query",
+              "query=sum+by(job)(rate(up%7Ba%3D%22b%22%7D%5B5m%5D+offset+1m+%40+10))+%3E+bool+1")),
+      "{\"status\":\"success\",\"data\":{\"bool\":true,\"lhs\":{\"expr\":{\"args\":[{"
+      "\"anchored\":false,\"matchers\":[{\"name\":\"a\",\"type\":\"=\",\"value\":\"b\"},"
+      "{\"name\":\"__name__\",\"type\":\"=\",\"value\":\"up\"}],\"name\":\"up\",\"offset\":60000,"
+      "\"range\":300000,\"smoothed\":false,\"startOrEnd\":null,\"timestamp\":10000,"
+      "\"type\":\"matrixSelector\"}],\"func\":{\"argTypes\":[\"matrix\"],\"name\":\"rate\","
+      "\"returnType\":\"vector\",\"variadic\":0},\"type\":\"call\"},\"grouping\":[\"job\"],"
+      "\"op\":\"sum\",\"param\":null,\"type\":\"aggregation\",\"without\":false},"
+      "\"matching\":null,\"op\":\"\\u003e\",\"rhs\":{\"type\":\"numberLiteral\",\"val\":\"1\"},"
+      "\"type\":\"binaryExpr\"}}");
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up+%2F+on(x)+group_left(y)+-(up)")),
+            "{\"status\":\"success\",\"data\":{\"bool\":false,\"lhs\":" + up +
+                ",\"matching\":{\"card\":\"many-to-one\",\"fillValues\":{\"lhs\":null,"
+                "\"rhs\":null},\"include\":[\"y\"],\"labels\":[\"x\"],\"on\":true},\"op\":\"/\","
+                "\"rhs\":{\"expr\":{\"expr\":" +
+                up +
+                ",\"type\":\"parenExpr\"},\"op\":\"-\",\"type\":\"unaryExpr\"},"
+                "\"type\":\"binaryExpr\"}}");
+  EXPECT_EQ(Ok(Get("/api/v1/parse_query", "query=up%5B5m%3A1m%5D+%40+start()")),
+            "{\"status\":\"success\",\"data\":{\"alignEvalTime\":false,\"expr\":" + up +
+                ",\"offset\":0,\"range\":300000,\"startOrEnd\":\"start\",\"step\":60000,"
+                "\"timestamp\":null,\"type\":\"subquery\"}}");
+  ExpectError(Get("/api/v1/parse_query", "query=sum("), 400, "bad_data",
+              "invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis");
+}
+
 TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
   base::HttpRequest request;
   request.method = "PUT";
@@ -259,15 +295,110 @@ TEST_F(ApiTest, MethodsOtherThanGetAndPostAre405) {
        {"/api/v1/label/job/values", "/api/v1/status/buildinfo", "/api/v1/metadata"}) {
     EXPECT_EQ(Post(get_only, "").status, 405) << get_only;
   }
-  for (const char* both : {"/api/v1/query", "/api/v1/query_range", "/api/v1/series",
-                           "/api/v1/labels", "/api/v1/query_exemplars", "/api/v1/format_query"}) {
+  for (const char* both :
+       {"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
+        "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query"}) {
     EXPECT_NE(Post(both, "").status, 405) << both;
   }
 }
 
+TEST_F(ApiTest, TimeoutIs503WithPrometheusWording) {
+  // A request's timeout shortens the server's; 0 has expired before evaluation starts.
+  ExpectError(Get("/api/v1/query", "query=up&timeout=0"), 503, "timeout",
+              "query timed out in expression evaluation");
+  ExpectError(Post("/api/v1/query_range", "query=up&start=0&end=30&step=15&timeout=0s"), 503,
+              "timeout", "query timed out in expression evaluation");
+  EXPECT_EQ(Get("/api/v1/query", "query=up&timeout=1m").status, 200);
+}
+
+TEST_F(ApiTest, ClientThatHasGoneAwayCancelsEvaluation) {
+  int polls = 0;
+  base::HttpRequest request;
+  request.method = "GET";
+  request.path = "/api/v1/query_range";
+  request.query = "query=sum(rate(up%5B1m%5D))&start=0&end=30&step=1";
+  request.client_gone = [&polls] { return ++polls > 1; };
+  base::HttpResponse response;
+  api_->Handle(request, &response);
+  ExpectError(response, 499, "canceled", "query was canceled in expression evaluation");
+  // Evaluation stopped at the first poll after the client left, not at the end.
+  EXPECT_EQ(polls, 2);
+
+  request.client_gone = [] { return false; };
+  api_->Handle(request, &response);
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
+TEST_F(ApiTest, TooManySamplesIs422) {
+  EngineOptions small;
+  small.max_samples = 1;
+  Engine engine(node_.get(), small);
+  ApiOptions options;
+  options.engine = small;
+  options.now_ms = [] { return int64_t{30000}; };
+  Api api(node_.get(), &engine, options);
+  base::HttpRequest request;
+  request.method = "GET";
+  request.path = "/api/v1/query";
+  request.query = "query=up";
+  base::HttpResponse response;
+  api.Handle(request, &response);
+  ExpectError(response, 422, "execution",
+              "query processing would load too many samples into memory in query execution");
+}
+
+TEST_F(ApiTest, StatsParameterAddsPrometheusStats) {
+  for (const char* stats : {"stats=all", "stats=1"}) {
+    const std::string body = Ok(Get("/api/v1/query", std::string("query=up&") + stats));
+    EXPECT_EQ(body.rfind(std::string(kUpVector, sizeof(kUpVector) - 4), 0), 0u) << body;
+    EXPECT_NE(body.find("],\"stats\":{\"timings\":{\"evalTotalTime\":"), std::string::npos) << body;
+    for (const char* key : {"resultSortTime", "queryPreparationTime", "innerEvalTime",
+                            "execQueueTime", "execTotalTime"}) {
+      EXPECT_NE(body.find(std::string("\"") + key + "\":"), std::string::npos) << key;
+    }
+    EXPECT_NE(body.find("\"samples\":{\"totalQueryableSamples\":2,\"peakSamples\":2}}}}"),
+              std::string::npos)
+        << body;
+  }
+  const std::string range =
+      Ok(Post("/api/v1/query_range", "query=up&start=0&end=30&step=15&stats=all"));
+  EXPECT_NE(range.find("\"samples\":{\"totalQueryableSamples\":6,"), std::string::npos) << range;
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up")), kUpVector);
+}
+
+TEST_F(ApiTest, LimitOnQueryEndpointsTruncatesSeries) {
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+            "\"value\":[30,\"0\"]}]},\"warnings\":[\"results truncated due to limit\"]}");
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&limit=2")), kUpVector);
+  EXPECT_EQ(Ok(Post("/api/v1/query_range", "query=up&start=0&end=30&step=15&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+            "\"values\":[[0,\"1\"],[15,\"1\"],[30,\"0\"]]}]},"
+            "\"warnings\":[\"results truncated due to limit\"]}");
+  // Scalars are not series.
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=1&limit=1")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[30,\"1\"]}}");
+  ExpectError(Get("/api/v1/query", "query=up&limit=-1"), 400, "bad_data",
+              "invalid parameter \\\"limit\\\": limit must be non-negative");
+}
+
+TEST_F(ApiTest, LookbackDeltaParameter) {
+  // up{instance="b"} last reported at 15s: outside a 10s lookback from 30s.
+  EXPECT_EQ(Ok(Get("/api/v1/query", "query=up&lookback_delta=10s")),
+            "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+            "{\"metric\":{\"__name__\":\"up\",\"instance\":\"a\",\"job\":\"prometheus\"},"
+            "\"value\":[30,\"0\"]}]}}");
+  EXPECT_EQ(Ok(Post("/api/v1/query", "query=up&lookback_delta=20")), kUpVector);
+  ExpectError(Get("/api/v1/query", "query=up&lookback_delta=x"), 400, "bad_data",
+              "error parsing lookback delta duration: cannot parse \\\"x\\\" to a valid "
+              "duration");
+}
+
 TEST_F(ApiTest, RoutesCoverEveryEndpoint) {
   std::vector<ApiRoute> routes = api_->Routes();
-  ASSERT_EQ(routes.size(), 9u);
+  ASSERT_EQ(routes.size(), 10u);
   base::HttpRequest request;
   request.method = "GET";
   request.path = "/api/v1/metadata";

@@ -103,7 +103,8 @@ std::string FormatSelectorBody(const VectorSelector& vs) {
     }
     matchers.push_back(FormatMatcher(m));
   }
-  if (matchers.empty()) return vs.name;
+  // `{}` is only valid as info()'s label selector; it must print as itself to parse back.
+  if (matchers.empty()) return vs.name.empty() ? "{}" : vs.name;
   std::sort(matchers.begin(), matchers.end());
   return absl::StrCat(vs.name, "{", absl::StrJoin(matchers, ","), "}");
 }
@@ -189,6 +190,15 @@ struct Printer {
     return out;
   }
   std::string operator()(const BinaryExpr& bin) const {
+    // Prometheus prints `inf ^ v` as "+Inf ^ v", which parses back as +(Inf ^ v) and prints
+    // as "++Inf ^ v": `^` binds tighter than a sign, so the sign-less spelling is the one that
+    // round-trips.
+    const auto* lhs_number = std::get_if<NumberLiteral>(&bin.lhs->node);
+    if (bin.op == BinaryOp::kPow && lhs_number != nullptr && std::isinf(lhs_number->value) &&
+        lhs_number->value > 0) {
+      return absl::StrCat("Inf ^", bin.return_bool ? " bool" : "", FormatMatching(bin.matching),
+                          " ", bin.rhs->String());
+    }
     return absl::StrCat(bin.lhs->String(), " ", Sv(BinaryOpName(bin.op)),
                         bin.return_bool ? " bool" : "", FormatMatching(bin.matching), " ",
                         bin.rhs->String());

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "query/eval_evaluator.h"
 #include "query/parser.h"
@@ -49,6 +50,7 @@ ParserOptions ParserOptionsFor(const EngineOptions& options) {
 absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions& options,
                                 std::string_view query, int64_t start_ms, int64_t end_ms,
                                 int64_t step_ms, bool instant) {
+  const absl::Time prepare_start = absl::Now();
   ASSIGN_OR_RETURN(ExprPtr expr, ParseExpr(query, ParserOptionsFor(options)));
   // step() is 0 for an instant query and range() is end - start, as in Prometheus.
   RETURN_IF_ERROR(ResolveDurationExprs(*expr, instant ? 0 : step_ms, end_ms - start_ms));
@@ -63,12 +65,17 @@ absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions
   ctx.query_start_ms = start_ms;
   ctx.query_end_ms = end_ms;
   ctx.query_step_ms = instant ? 0 : step_ms;
-  ctx.deadline = absl::Now() + options.timeout;
+  const absl::Time eval_start = absl::Now();
+  ctx.deadline = eval_start + options.timeout;
   Evaluator ev(&ctx, start_ms, end_ms, step_ms);
   ASSIGN_OR_RETURN(EvalValue value, ev.Eval(*expr));
   RETURN_IF_ERROR(CleanupMetricLabels(&value.matrix));
 
   QueryResult result;
+  result.stats.total_queryable_samples = ctx.total_queryable_samples;
+  result.stats.peak_samples = ctx.peak_samples;
+  result.stats.preparation_seconds = absl::ToDoubleSeconds(eval_start - prepare_start);
+  result.stats.inner_eval_seconds = absl::ToDoubleSeconds(absl::Now() - eval_start);
   result.warnings = std::move(ctx.annotations.warnings);
   result.infos = std::move(ctx.annotations.infos);
   if (!instant) {
@@ -82,8 +89,10 @@ absl::StatusOr<QueryResult> Run(model::SeriesReader* reader, const EngineOptions
       if (s.points.empty()) continue;
       result.matrix.push_back(MatrixSeries{std::move(s.labels), std::move(s.points)});
     }
+    const absl::Time sort_start = absl::Now();
     std::sort(result.matrix.begin(), result.matrix.end(),
               [](const MatrixSeries& a, const MatrixSeries& b) { return a.labels < b.labels; });
+    result.stats.result_sort_seconds = absl::ToDoubleSeconds(absl::Now() - sort_start);
     return result;
   }
   result.type = value.type;
@@ -124,7 +133,11 @@ absl::StatusOr<ExprPtr> Engine::Parse(std::string_view query) const {
 }
 
 absl::StatusOr<QueryResult> Engine::InstantQuery(std::string_view query, int64_t time_ms) {
-  return Run(reader_, options_, query, time_ms, time_ms, 1, /*instant=*/true);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<QueryResult> result =
+      Run(reader_, options_, query, time_ms, time_ms, 1, /*instant=*/true);
+  if (result.ok()) result->stats.exec_total_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
 }
 
 absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t start_ms,
@@ -137,7 +150,11 @@ absl::StatusOr<QueryResult> Engine::RangeQuery(std::string_view query, int64_t s
   if (end_ms < start_ms) {
     return absl::InvalidArgumentError("end timestamp must not be before start time");
   }
-  return Run(reader_, options_, query, start_ms, end_ms, step_ms, /*instant=*/false);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<QueryResult> result =
+      Run(reader_, options_, query, start_ms, end_ms, step_ms, /*instant=*/false);
+  if (result.ok()) result->stats.exec_total_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
 }
 
 }  // namespace kura::query

@@ -3,6 +3,7 @@
 // Engine: evaluates PromQL over a SeriesReader, as instant or range queries.
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -26,6 +27,9 @@ struct EngineOptions {
   bool enable_delayed_name_removal = false;
   bool enable_binop_fill_modifiers = false;  // fill(), fill_left(), fill_right()
   bool enable_extended_range_selectors = false;  // `anchored` / `smoothed`
+  // Polled as often as the deadline; once it returns true the query stops with Cancelled.
+  // Set per request, e.g. to stop work for a client that has gone away.
+  std::function<bool()> cancelled;
 };
 
 // Error codes of every method, as query/api_errors.h maps them:

@@ -263,7 +263,7 @@ TEST_F(EngineTest, LimitsAndRangeQueryTypeErrors) {
   r = timed_out.InstantQuery("many", 0);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(r.status().message(), "query timed out in query execution");
+  EXPECT_EQ(r.status().message(), "query timed out in expression evaluation");
 
   Engine engine = MakeEngine();
   r = engine.RangeQuery("many[5m]", 0, kMinute, kMinute);

@@ -65,15 +65,22 @@ int64_t CountPoints(const EvalValue& v) {
 
 }  // namespace
 
+// Prometheus's wording: its evaluator checks its context as contextDone(ctx, "expression
+// evaluation").
 absl::Status QueryContext::CheckDeadline() const {
-  if (absl::Now() > deadline) {
-    return absl::DeadlineExceededError("query timed out in query execution");
+  if (options->cancelled && options->cancelled()) {
+    return absl::CancelledError("query was canceled in expression evaluation");
+  }
+  // `>=` so that a zero timeout always expires, as an expired Go context does.
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError("query timed out in expression evaluation");
   }
   return absl::OkStatus();
 }
 
 absl::Status QueryContext::AddSamples(int64_t n) {
   current_samples += n;
+  peak_samples = std::max(peak_samples, current_samples);
   if (current_samples > options->max_samples) {
     return absl::FailedPreconditionError(
         "query processing would load too many samples into memory in query execution");
@@ -255,6 +262,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
           {ts, timestamps ? static_cast<double>(newest.timestamp_ms) / 1000.0 : newest.value});
     }
     if (s.points.empty()) continue;
+    ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
     RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
     out.matrix.push_back(std::move(s));
   }
@@ -304,6 +312,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalSmoothedSelector(const VectorSelector& 
       s.points.push_back({StepTime(i), v});
     }
     if (s.points.empty()) continue;
+    ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
     RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
     out.matrix.push_back(std::move(s));
   }
@@ -341,6 +350,7 @@ absl::StatusOr<Evaluator::RangeInput> Evaluator::EvalRangeInput(const Expr& expr
         s.points.push_back({sample.timestamp_ms, sample.value});
       }
       RETURN_IF_ERROR(it->status());
+      ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
       in.series.push_back(std::move(s));
     }

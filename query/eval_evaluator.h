@@ -32,9 +32,11 @@ struct QueryContext {
   int64_t query_step_ms = 0;  // 0 for instant queries, as step() reports
   absl::Time deadline = absl::InfiniteFuture();
   int64_t current_samples = 0;
+  int64_t peak_samples = 0;
+  int64_t total_queryable_samples = 0;
   Annotations annotations;
 
-  // DeadlineExceeded once the query's time is up.
+  // DeadlineExceeded once the query's time is up, Cancelled once options->cancelled says so.
   absl::Status CheckDeadline() const;
   // Accounts for `n` more samples held in memory; FailedPrecondition past max_samples.
   absl::Status AddSamples(int64_t n);

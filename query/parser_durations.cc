@@ -267,7 +267,10 @@ absl::StatusOr<Parser::DurationNode> Parser::ParseDurationPrimary() {
 absl::StatusOr<Parser::DurationNode> Parser::ParseDurationLiteral() {
   const Token tok = Consume();
   ASSIGN_OR_RETURN(double seconds, ParseNumberToken(tok));
-  if (std::abs(seconds) > kMaxDurationSeconds) return ErrorAt(tok.pos, "duration out of range");
+  // Written so NaN fails too: Go would turn it into an arbitrary duration, C++ into UB.
+  if (!(std::abs(seconds) <= kMaxDurationSeconds)) {
+    return ErrorAt(tok.pos, "duration out of range");
+  }
   auto node = std::make_shared<DurationExpr>();
   node->seconds = seconds;
   node->duration_literal = tok.type == TokenType::kDuration;

@@ -258,7 +258,9 @@ absl::Status Parser::ParseAt(Expr& e) {
     ASSIGN_OR_RETURN(ts, ParseNumberToken(num));
     if (negate) ts = -ts;
     last_end_ = num.end();
-    if (!std::isfinite(ts) || ts >= 9.2233720368547758e18 || ts <= -9.2233720368547758e18) {
+    // Prometheus bounds the seconds by the int64 range and then lets the milliseconds
+    // overflow; here the milliseconds must fit, so `@ 1e17` is an error instead.
+    if (!(std::abs(ts) * 1000 < 9.2233720368547758e18)) {
       return ErrorAt(e.pos.start,
                      absl::StrCat("timestamp out of bounds for @ modifier: ", GoFloatF(ts)));
     }

@@ -636,5 +636,40 @@ TEST(ParserTest, ExtendedRangeSelectorErrors) {
   }
 }
 
+// Inputs scripts/fuzz-parser.sh found that crashed or tripped a sanitizer, with the answer each
+// must get now.
+TEST(ParserTest, FuzzerFindings) {
+  ParserOptions all;
+  all.enable_extended_range_selectors = true;
+  all.enable_binop_fill_modifiers = true;
+  // NaN as a duration literal converted to an integer (undefined behaviour).
+  for (const char* q : {"rate(x[10m] offset NaN)", "x offset -NaN"}) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(q, all);
+    ASSERT_FALSE(e.ok()) << q;
+    EXPECT_TRUE(absl::StrContains(e.status().message(), "duration out of range")) << e.status();
+  }
+  // An @ time whose milliseconds overflow int64.
+  for (const char* q : {"c @ 1111111111111111111", "c @ -1e16", "c[5m] @ 9.3e15"}) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(q, all);
+    ASSERT_FALSE(e.ok()) << q;
+    EXPECT_TRUE(absl::StrContains(e.status().message(), "timestamp out of bounds")) << e.status();
+  }
+  ASSERT_TRUE(ParseExpr("c @ 9.2e15", all).ok());
+  // +Inf on the left of ^ printed with its sign, which parses back as a unary plus.
+  EXPECT_EQ((*ParseExpr("inf^v", all))->String(), "Inf ^ v");
+  for (const char* q : {"inf^v", "Inf ^ 2", "+Inf ^ 2", "-Inf ^ 2", "(Inf ^ 2)"}) {
+    absl::StatusOr<ExprPtr> e = ParseExpr(q, all);
+    ASSERT_TRUE(e.ok()) << e.status();
+    const std::string printed = (*e)->String();
+    absl::StatusOr<ExprPtr> again = ParseExpr(printed, all);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ((*again)->String(), printed);
+  }
+  // info()'s empty label selector printed as nothing, so format_query's answer did not parse.
+  absl::StatusOr<ExprPtr> info = ParseExpr("info(mec, {})", all);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ((*info)->String(), "info(mec, {})");
+}
+
 }  // namespace
 }  // namespace kura::query

@@ -29,6 +29,17 @@ struct MatrixSeries {
   std::vector<FloatPoint> points;  // ascending t
 };
 
+// What /api/v1/query's `stats` parameter reports.
+struct QueryStats {
+  // Samples read by selectors: one per step for instant selectors, each sample in range once.
+  int64_t total_queryable_samples = 0;
+  int64_t peak_samples = 0;        // most samples held at once, as counted against max_samples
+  double preparation_seconds = 0;  // parsing and duration expressions
+  double inner_eval_seconds = 0;
+  double result_sort_seconds = 0;
+  double exec_total_seconds = 0;
+};
+
 struct QueryResult {
   ValueType type = ValueType::kNone;
   FloatPoint scalar;                  // type == kScalar
@@ -38,6 +49,7 @@ struct QueryResult {
   // Annotation texts without position, e.g. "PromQL info: metric might not be a counter, ..."
   std::vector<std::string> warnings;
   std::vector<std::string> infos;
+  QueryStats stats;
 };
 
 }  // namespace kura::query

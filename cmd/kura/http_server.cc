@@ -1,5 +1,7 @@
 #include "cmd/kura/http_server.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -233,6 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
       route_->handler(request_, &response);
       return Respond(std::move(response), /*close=*/false);
     }
+    request_.client_gone = ClientGone(stream_.socket().native_handle());
     bool queued = core_->pool->TrySubmit([self = shared_from_this()] {
       base::HttpResponse response;
       self->route_->handler(self->request_, &response);
@@ -248,6 +251,22 @@ class Session : public std::enable_shared_from_this<Session> {
       response.body = "server overloaded\n";
       Respond(std::move(response), /*close=*/false);
     }
+  }
+
+  // Polls whether the peer closed the connection while its request runs on a worker: no read is
+  // pending on the socket then, so a peeked end of stream is the client going away (data, such
+  // as a pipelined request, means it is still there). At most one poll per 100 ms, because the
+  // engine asks often. The session, and so the descriptor, outlives the handler.
+  static std::function<bool()> ClientGone(int fd) {
+    return [fd, next_poll = absl::InfinitePast(), gone = false]() mutable {
+      if (gone) return true;
+      const absl::Time now = absl::Now();
+      if (now < next_poll) return false;
+      next_poll = now + absl::Milliseconds(100);
+      char byte;
+      gone = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+      return gone;
+    };
   }
 
   // Answers a request whose body was not read; the connection cannot be reused.

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "base/metrics.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -47,6 +49,8 @@ class Client {
     Send(method, target, std::move(body));
     return Receive();
   }
+
+  void Close() { socket_.close(); }
 
   // True when the server closed the connection.
   bool ReadsEof() {
@@ -170,6 +174,29 @@ TEST(HttpServerTest, RejectsWorkBeyondTheQueueWith503) {
   third_reader.join();
   EXPECT_EQ(statuses[0] + statuses[1], 503 + 200);
   EXPECT_EQ(busy.Receive().result_int(), 200);
+}
+
+TEST(HttpServerTest, HandlersSeeTheClientGo) {
+  base::Registry registry;
+  HttpServer server(HttpServerOptions{.listen_address = "127.0.0.1:0"}, &registry);
+  absl::Notification entered, saw_gone;
+  std::atomic<bool> gone_while_connected{false};
+  server.Handle("/slow", [&](const base::HttpRequest& request, base::HttpResponse* response) {
+    ASSERT_TRUE(request.client_gone);
+    gone_while_connected = request.client_gone();
+    entered.Notify();
+    // Bounded: 10 s at most, polling as the engine does.
+    for (int i = 0; i < 1000 && !request.client_gone(); ++i) absl::SleepFor(absl::Milliseconds(10));
+    if (request.client_gone()) saw_gone.Notify();
+  });
+  ASSERT_TRUE(server.Start().ok());
+
+  Client client(server.port());
+  client.Send("GET", "/slow");
+  entered.WaitForNotification();
+  EXPECT_FALSE(gone_while_connected);
+  client.Close();
+  EXPECT_TRUE(saw_gone.WaitForNotificationWithTimeout(absl::Seconds(10)));
 }
 
 TEST(HttpServerTest, DrainClosesIdleConnectionsAndFinishesInFlightRequests) {
