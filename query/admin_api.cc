@@ -18,28 +18,6 @@ constexpr std::string_view kCleanTombstonesPath = "/api/v1/admin/tsdb/clean_tomb
 // Kura's own, like VictoriaMetrics's /internal/force_merge; Prometheus has no such endpoint.
 constexpr std::string_view kCompactPath = "/api/v1/admin/tsdb/compact";
 
-// This Abseil's string_view is its own type, not std::string_view.
-absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-// Prometheus's invalidParamError wording, as the query API words it.
-absl::Status InvalidParam(std::string_view name, const absl::Status& status) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid parameter \"", AsAbsl(name), "\": ", status.message()));
-}
-
-absl::StatusOr<int64_t> TimeParam(const ApiParams& params, std::string_view name,
-                                  int64_t default_ms) {
-  std::string_view value = params.Get(name);
-  if (value.empty()) return default_ms;
-  absl::StatusOr<int64_t> t = ParseTimeMs(value);
-  if (!t.ok()) {
-    return InvalidParam(
-        name, absl::InvalidArgumentError(absl::StrCat("Invalid time value for '", AsAbsl(name),
-                                                      "': ", t.status().message())));
-  }
-  return t;
-}
-
 }  // namespace
 
 std::vector<ApiRoute> AdminApi::Routes() {

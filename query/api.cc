@@ -26,24 +26,6 @@ using MatcherSets = std::vector<std::vector<model::LabelMatcher>>;
 // This Abseil's string_view is its own type, not std::string_view.
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-absl::Status InvalidParam(std::string_view name, const absl::Status& status) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid parameter \"", AsAbsl(name), "\": ", status.message()));
-}
-
-// Prometheus's parseTimeParam: `default_ms` when absent.
-absl::StatusOr<int64_t> TimeParam(const ApiParams& params, std::string_view name,
-                                  int64_t default_ms) {
-  std::string_view value = params.Get(name);
-  if (value.empty()) return default_ms;
-  absl::StatusOr<int64_t> t = ParseTimeMs(value);
-  if (!t.ok()) {
-    return InvalidParam(name, absl::InvalidArgumentError(absl::StrCat(
-                                  "Invalid time value for '", AsAbsl(name), "': ", t.status().message())));
-  }
-  return t;
-}
-
 absl::StatusOr<int64_t> LimitParam(const ApiParams& params) {
   absl::StatusOr<int64_t> limit = ParseLimit(params.Get("limit"));
   if (!limit.ok()) return InvalidParam("limit", limit.status());
@@ -56,8 +38,9 @@ absl::StatusOr<MatcherSets> MatcherSetsParam(const ApiParams& params) {
   for (const std::string& selector : params.GetAll("match[]")) {
     absl::StatusOr<std::vector<model::LabelMatcher>> matchers = ParseMetricSelector(selector);
     if (!matchers.ok()) return InvalidParam("match[]", matchers.status());
-    bool has_non_empty = std::any_of(matchers->begin(), matchers->end(),
-                                     [](const model::LabelMatcher& m) { return !m.MatchesEmpty(); });
+    bool has_non_empty =
+        std::any_of(matchers->begin(), matchers->end(),
+                    [](const model::LabelMatcher& m) { return !m.MatchesEmpty(); });
     if (!has_non_empty) {
       return InvalidParam("match[]", absl::InvalidArgumentError(
                                          "match[] must contain at least one non-empty matcher"));
@@ -87,11 +70,16 @@ void WriteStrings(const std::vector<std::string>& values, int64_t limit, JsonWri
 
 std::string_view ResultTypeName(ValueType type) {
   switch (type) {
-    case ValueType::kScalar: return "scalar";
-    case ValueType::kVector: return "vector";
-    case ValueType::kMatrix: return "matrix";
-    case ValueType::kString: return "string";
-    case ValueType::kNone: break;
+    case ValueType::kScalar:
+      return "scalar";
+    case ValueType::kVector:
+      return "vector";
+    case ValueType::kMatrix:
+      return "matrix";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kNone:
+      break;
   }
   return "none";
 }
@@ -252,11 +240,11 @@ std::vector<ApiRoute> Api::Routes() {
   std::vector<ApiRoute> routes;
   for (const EndpointSpec& spec : Endpoints()) {
     const EndpointSpec* spec_ptr = &spec;
-    routes.push_back(ApiRoute{spec.path, spec.prefix, spec.name,
-                              [this, spec_ptr](const base::HttpRequest& request,
-                                               base::HttpResponse* response) {
-                                Serve(*spec_ptr, request, response);
-                              }});
+    routes.push_back(
+        ApiRoute{spec.path, spec.prefix, spec.name,
+                 [this, spec_ptr](const base::HttpRequest& request, base::HttpResponse* response) {
+                   Serve(*spec_ptr, request, response);
+                 }});
   }
   return routes;
 }
@@ -350,8 +338,8 @@ absl::StatusOr<Engine*> Api::EngineFor(const ApiParams& params, const base::Http
   return local->get();
 }
 
-absl::Status Api::Query(const ApiParams& params, const base::HttpRequest& request,
-                        JsonWriter* data, Annotations* annotations) {
+absl::Status Api::Query(const ApiParams& params, const base::HttpRequest& request, JsonWriter* data,
+                        Annotations* annotations) {
   ASSIGN_OR_RETURN(int64_t time_ms, TimeParam(params, "time", options_.now_ms()));
   ASSIGN_OR_RETURN(int64_t limit, LimitParam(params));
   std::unique_ptr<Engine> local;

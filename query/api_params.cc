@@ -132,9 +132,12 @@ std::optional<absl::Duration> ParseModelDuration(std::string_view s) {
     uint64_t nanos;
   };
   static constexpr Unit kUnits[] = {
-      {"y", 365ULL * 24 * 3600 * 1'000'000'000}, {"w", 7ULL * 24 * 3600 * 1'000'000'000},
-      {"d", 24ULL * 3600 * 1'000'000'000},       {"h", 3600ULL * 1'000'000'000},
-      {"m", 60ULL * 1'000'000'000},              {"s", 1'000'000'000},
+      {"y", 365ULL * 24 * 3600 * 1'000'000'000},
+      {"w", 7ULL * 24 * 3600 * 1'000'000'000},
+      {"d", 24ULL * 3600 * 1'000'000'000},
+      {"h", 3600ULL * 1'000'000'000},
+      {"m", 60ULL * 1'000'000'000},
+      {"s", 1'000'000'000},
       {"ms", 1'000'000},
   };
   constexpr uint64_t kMax = (1ULL << 63) - 1;
@@ -188,8 +191,8 @@ absl::StatusOr<absl::Duration> ParseApiDuration(std::string_view s) {
   if (std::optional<double> seconds = ParseGoFloat(s); seconds && !std::isnan(*seconds)) {
     double nanos = *seconds * 1e9;
     if (nanos >= 9.223372036854775807e18 || nanos < -9.223372036854775808e18) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot parse ", Quote(s), " to a valid duration. It overflows int64"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot parse ", Quote(s), " to a valid duration. It overflows int64"));
     }
     return absl::Nanoseconds(static_cast<int64_t>(nanos));
   }
@@ -250,7 +253,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded
     if (part.empty()) continue;
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(part, absl::MaxSplits('=', 1));
-    absl::StatusOr<std::string> key = PercentDecode(std::string_view(kv.first.data(), kv.first.size()));
+    absl::StatusOr<std::string> key =
+        PercentDecode(std::string_view(kv.first.data(), kv.first.size()));
     if (!key.ok()) return key.status();
     absl::StatusOr<std::string> value =
         PercentDecode(std::string_view(kv.second.data(), kv.second.size()));
@@ -265,9 +269,9 @@ absl::StatusOr<ApiParams> ApiParams::FromRequest(const base::HttpRequest& reques
   std::string_view content_type = request.Header("content-type");
   absl::string_view media_type =
       absl::StripAsciiWhitespace(AsAbsl(content_type.substr(0, content_type.find(';'))));
-  bool has_form_body = (request.method == "POST" || request.method == "PUT" ||
-                        request.method == "PATCH") &&
-                       absl::EqualsIgnoreCase(media_type, "application/x-www-form-urlencoded");
+  bool has_form_body =
+      (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
+      absl::EqualsIgnoreCase(media_type, "application/x-www-form-urlencoded");
   if (has_form_body) {
     absl::StatusOr<std::vector<std::pair<std::string, std::string>>> body =
         ParseUrlEncoded(request.body);
@@ -294,6 +298,24 @@ std::vector<std::string> ApiParams::GetAll(std::string_view name) const {
     if (key == name) values.push_back(value);
   }
   return values;
+}
+
+absl::Status InvalidParam(std::string_view name, const absl::Status& status) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid parameter \"", AsAbsl(name), "\": ", status.message()));
+}
+
+absl::StatusOr<int64_t> TimeParam(const ApiParams& params, std::string_view name,
+                                  int64_t default_ms) {
+  std::string_view value = params.Get(name);
+  if (value.empty()) return default_ms;
+  absl::StatusOr<int64_t> t = ParseTimeMs(value);
+  if (!t.ok()) {
+    return InvalidParam(
+        name, absl::InvalidArgumentError(absl::StrCat("Invalid time value for '", AsAbsl(name),
+                                                      "': ", t.status().message())));
+  }
+  return t;
 }
 
 }  // namespace kura::query

@@ -58,4 +58,12 @@ class ApiParams {
   std::vector<std::pair<std::string, std::string>> values_;
 };
 
+// Prometheus's invalidParamError: InvalidArgument `invalid parameter "<name>": <message>`.
+absl::Status InvalidParam(std::string_view name, const absl::Status& status);
+
+// Prometheus's parseTimeParam: the time in `name`, `default_ms` when absent, else InvalidParam
+// with `Invalid time value for '<name>': ...`.
+absl::StatusOr<int64_t> TimeParam(const ApiParams& params, std::string_view name,
+                                  int64_t default_ms);
+
 }  // namespace kura::query

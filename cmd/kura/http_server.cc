@@ -65,8 +65,7 @@ class Core {
         metrics(metrics),
         ioc(std::max(1, this->options.io_threads)),
         rejected(metrics->AddCounter("kura_http_requests_rejected_total",
-                                     "Requests answered 503 because the worker queue was full.")) {
-  }
+                                     "Requests answered 503 because the worker queue was full.")) {}
 
   const Route& FindRoute(std::string_view path) const {
     if (auto it = exact.find(AsAbsl(path)); it != exact.end()) return it->second;
@@ -172,10 +171,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // against the limit while finishing the header, so it is open until then.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(absl::ToChronoNanoseconds(core_->options.idle_timeout));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -205,10 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     parser_->body_limit(route_->max_body_bytes);
     stream_.expires_after(absl::ToChronoNanoseconds(core_->options.read_timeout));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -370,8 +367,8 @@ absl::StatusOr<tcp::endpoint> ResolveListenAddress(std::string_view address,
   unsigned port = 0;
   auto parsed = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || parsed.ptr != port_text.data() + port_text.size() || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid port in listen address \"", AsAbsl(address),
-                                                   "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid port in listen address \"", AsAbsl(address), "\""));
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -465,8 +462,7 @@ HttpServer::HttpServer(HttpServerOptions options, base::Registry* metrics)
 
 HttpServer::~HttpServer() { Drain(absl::ZeroDuration()); }
 
-void HttpServer::Handle(const std::string& path, base::HttpHandler handler,
-                        RouteOptions options) {
+void HttpServer::Handle(const std::string& path, base::HttpHandler handler, RouteOptions options) {
   Core& core = rep_->core;
   base::Histogram& latency = core.metrics->AddHistogram(
       "kura_http_request_duration_seconds", "Latency of HTTP requests by handler.",

@@ -60,8 +60,8 @@ class HttpServer {
   void Handle(const std::string& path, base::HttpHandler handler, RouteOptions options = {});
   // Serves requests whose path starts with `prefix` (the longest registered prefix wins);
   // `name` labels its metrics, e.g. "/api/v1/label/:name/values".
-  void HandlePrefix(const std::string& prefix, const std::string& name,
-                    base::HttpHandler handler, RouteOptions options = {});
+  void HandlePrefix(const std::string& prefix, const std::string& name, base::HttpHandler handler,
+                    RouteOptions options = {});
 
   // Binds and starts serving; /-/ready answers 503 until SetReady(true).
   absl::Status Start();
