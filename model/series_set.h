@@ -41,7 +41,8 @@ class SeriesSet {
   virtual const Series& At() const = 0;
   virtual absl::Status status() const = 0;
   // Warnings about the result that do not fail it, e.g. that a storage node did not answer
-  // (a partial response). Complete once Select returned the set.
+  // (a partial response). Complete once Next() returned false: a storage node may fail
+  // mid-stream.
   virtual std::vector<std::string> warnings() const { return {}; }
 };
 

@@ -405,10 +405,10 @@ absl::Status Api::Series(const ApiParams& params, const base::HttpRequest& reque
   for (const std::vector<model::LabelMatcher>& matchers : sets) {
     ASSIGN_OR_RETURN(std::unique_ptr<model::SeriesSet> set,
                      reader_->Select(matchers, start_ms, end_ms));
-    for (std::string& warning : set->warnings())
-      annotations->warnings.push_back(std::move(warning));
     while (set->Next()) series.push_back(set->At().labels());
     RETURN_IF_ERROR(set->status());
+    for (std::string& warning : set->warnings())
+      annotations->warnings.push_back(std::move(warning));
   }
   if (sets.size() > 1) {
     std::sort(series.begin(), series.end());

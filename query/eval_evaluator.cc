@@ -224,14 +224,38 @@ int64_t Evaluator::WindowEnd(int64_t ts, AtModifier at, int64_t at_ms, int64_t o
   return ts - offset_ms;
 }
 
+namespace {
+
+// Passes a set through and adds its warnings to `annotations` once it is exhausted: a storage
+// node that fails mid-stream is known only then (model/series_set.h).
+class WarningsAtEnd : public model::SeriesSet {
+ public:
+  WarningsAtEnd(std::unique_ptr<model::SeriesSet> set, Annotations* annotations)
+      : set_(std::move(set)), annotations_(annotations) {}
+  bool Next() override {
+    if (set_->Next()) return true;
+    if (annotations_ != nullptr) {
+      for (std::string& warning : set_->warnings()) annotations_->Warn(std::move(warning));
+    }
+    annotations_ = nullptr;
+    return false;
+  }
+  const model::Series& At() const override { return set_->At(); }
+  absl::Status status() const override { return set_->status(); }
+  std::vector<std::string> warnings() const override { return set_->warnings(); }
+
+ private:
+  std::unique_ptr<model::SeriesSet> set_;
+  Annotations* annotations_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<model::SeriesSet>> Evaluator::Select(const VectorSelector& vs,
                                                                     int64_t mint, int64_t maxt) {
-  absl::StatusOr<std::unique_ptr<model::SeriesSet>> set =
-      ctx_->reader->Select(vs.matchers, mint, maxt);
-  if (set.ok()) {
-    for (std::string& warning : (*set)->warnings()) ctx_->annotations.Warn(std::move(warning));
-  }
-  return set;
+  ASSIGN_OR_RETURN(std::unique_ptr<model::SeriesSet> set,
+                   ctx_->reader->Select(vs.matchers, mint, maxt));
+  return std::make_unique<WarningsAtEnd>(std::move(set), &ctx_->annotations);
 }
 
 absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs,

@@ -162,7 +162,6 @@ absl::StatusOr<Matrix> EvalInfoSeries(Evaluator& ev, const Call& call,
   }
   ASSIGN_OR_RETURN(
       auto set, ev.ctx().reader->Select(matchers, start - (lookback - 1) - offset, end - offset));
-  for (std::string& warning : set->warnings()) ev.ctx().annotations.Warn(std::move(warning));
   Matrix out;
   std::vector<model::Sample> buf;
   int64_t series_count = 0;
@@ -186,6 +185,7 @@ absl::StatusOr<Matrix> EvalInfoSeries(Evaluator& ev, const Call& call,
     out.push_back(std::move(s));
   }
   RETURN_IF_ERROR(set->status());
+  for (std::string& warning : set->warnings()) ev.ctx().annotations.Warn(std::move(warning));
   return out;
 }
 

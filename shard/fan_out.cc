@@ -65,20 +65,64 @@ absl::StatusOr<std::vector<std::string>> FanOut::OnEveryNode(
 
 absl::StatusOr<std::unique_ptr<model::SeriesSet>> FanOut::Select(
     absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
-  const absl::Time start = absl::Now();
   std::shared_ptr<const NodePool::Nodes> nodes = pool_->Snapshot();
-  std::vector<std::vector<EncodedSeries>> per_node(nodes->size());
-  absl::StatusOr<std::vector<std::string>> warnings =
-      OnEveryNode(*nodes, [&](PoolNode* node, size_t i) {
-        absl::StatusOr<std::vector<EncodedSeries>> series =
-            node->client.Select(matchers, min_time_ms, max_time_ms);
-        if (!series.ok()) return series.status();
-        per_node[i] = *std::move(series);
-        return absl::OkStatus();
-      });
-  select_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  if (!warnings.ok()) return warnings.status();
-  return MergeNodeSeries(std::move(per_node), min_time_ms, max_time_ms, *std::move(warnings));
+  if (nodes->empty()) return absl::UnavailableError("no storage nodes known");
+  std::vector<std::string> warnings;
+  std::vector<std::unique_ptr<SelectStream>> streams(nodes->size());
+  size_t open = 0;
+  for (size_t i = 0; i < nodes->size(); ++i) {
+    PoolNode* node = (*nodes)[i].get();
+    if (!node->healthy()) {
+      node_failures_.Inc();
+      warnings.push_back(absl::StrCat("partial response: storage node ", node->client.address(),
+                                      " did not answer: out of rotation"));
+      continue;
+    }
+    streams[i] = std::make_unique<ReadAhead>(
+        node->client.OpenSelect(matchers, min_time_ms, max_time_ms), options_.read_ahead);
+    ++open;
+  }
+  if (!warnings.empty()) {
+    partial_responses_.Inc();
+    if (!options_.partial_response || open == 0) {
+      return absl::UnavailableError(absl::StrJoin(warnings, "; "));
+    }
+  }
+  // Decides, as each node's stream ends, whether the set goes on without it.
+  struct Ends {
+    size_t open = 0;
+    size_t answered = 0;
+    bool partial = false;
+    absl::Time start = absl::Now();
+  };
+  auto on_end = [this, nodes, ends = Ends{.open = open, .partial = !warnings.empty()}](
+                    size_t i, const absl::Status& status,
+                    std::vector<std::string>* warnings) mutable -> absl::Status {
+    PoolNode* node = (*nodes)[i].get();
+    if (--ends.open == 0) select_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - ends.start));
+    // The request's own errors (a bad regex, a limit) are the answer, not a partial one.
+    if (status.code() == absl::StatusCode::kInvalidArgument ||
+        status.code() == absl::StatusCode::kResourceExhausted) {
+      return status;
+    }
+    node->Report(status);
+    if (status.ok()) {
+      ++ends.answered;
+      return absl::OkStatus();
+    }
+    node_failures_.Inc();
+    std::string warning = absl::StrCat("partial response: storage node ", node->client.address(),
+                                       " did not answer: ", status.message());
+    if (!ends.partial) partial_responses_.Inc();
+    ends.partial = true;
+    if (!options_.partial_response || (ends.open == 0 && ends.answered == 0)) {
+      return absl::UnavailableError(warning);
+    }
+    warnings->push_back(std::move(warning));
+    return absl::OkStatus();
+  };
+  return MergeSelectStreams(std::move(streams), min_time_ms, max_time_ms, std::move(warnings),
+                            std::move(on_end));
 }
 
 absl::StatusOr<std::vector<std::string>> FanOut::MergeStrings(

@@ -1,10 +1,12 @@
 #pragma once
 
 // FanOut: the cluster's SeriesReader (`kura query`). Every call goes to every storage node in
-// parallel, each under the node client's deadline; the answers are merged (shard/series_merge.h:
-// replicas' series joined, duplicate timestamps dropped). A node that is out of rotation or
-// fails is left out and named in a warning of the returned set (Prometheus's partial response),
-// or, with partial_response = false, fails the call with Unavailable.
+// parallel, each under the node client's deadline. Select streams: every node's series arrive
+// in parallel into a bounded read-ahead (shard/read_ahead.h) and are merged one series at a
+// time (shard/series_merge.h: replicas' series joined, duplicate timestamps dropped), so memory
+// does not grow with the answer. A node that is out of rotation or fails, even mid-stream, is
+// left out and named in a warning of the returned set (Prometheus's partial response), or, with
+// partial_response = false, fails the set with Unavailable.
 
 #include <cstdint>
 #include <functional>
@@ -16,12 +18,16 @@
 #include "base/metrics.h"
 #include "model/series_reader.h"
 #include "shard/node_pool.h"
+#include "shard/read_ahead.h"
+#include "shard/series_merge.h"
 
 namespace kura::shard {
 
 struct FanOutOptions {
   // Answer with the nodes that did answer (and a warning) when some did not.
   bool partial_response = true;
+  // What Select buffers per node ahead of the merge.
+  ReadAheadOptions read_ahead;
 };
 
 // Thread-safe. `pool` and `metrics` must outlive the fan-out.

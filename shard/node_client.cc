@@ -63,6 +63,8 @@ class NodeClient::Rep {
     grpc::ClientContext context_;
   };
 
+  class Stream;
+
   void CancelInFlight() {
     absl::MutexLock lock(&mu_);
     for (grpc::ClientContext* context : in_flight_) context->TryCancel();
@@ -94,33 +96,70 @@ absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series) {
   return storage::FromGrpcStatus(rep_->storage_->Write(call.context(), request, &response));
 }
 
-absl::StatusOr<std::vector<EncodedSeries>> NodeClient::Select(
-    absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
+// A Select call's stream: decodes one message at a time and hands its series out one by one.
+class NodeClient::Rep::Stream : public SelectStream {
+ public:
+  Stream(Rep* rep, const std::string& address, const storage::v1::SelectRequest& request)
+      : address_(address), call_(rep, rep->options_.select_timeout) {
+    reader_ = rep->storage_->Select(call_.context(), request);
+  }
+  ~Stream() override {
+    if (finished_) return;
+    call_.context()->TryCancel();
+    while (reader_->Read(&response_)) {
+    }
+    storage::FromGrpcStatus(reader_->Finish())
+        .IgnoreError();  // cancelled by us: nobody waits for the answer
+  }
+
+  bool Next() override {
+    if (finished_) return false;
+    while (next_ == response_.series_size()) {
+      if (!reader_->Read(&response_)) {
+        finished_ = true;
+        status_ = storage::FromGrpcStatus(reader_->Finish());
+        return false;
+      }
+      next_ = 0;
+    }
+    storage::v1::SelectedSeries& in = *response_.mutable_series(next_++);
+    if (!model::Labels::ParseCanonical(in.labels(), &current_.labels)) {
+      status_ = absl::DataLossError(absl::StrCat("malformed series labels from ", address_));
+      call_.context()->TryCancel();
+      while (reader_->Read(&response_)) {
+      }
+      storage::FromGrpcStatus(reader_->Finish())
+          .IgnoreError();  // the stream already failed with DataLoss
+      finished_ = true;
+      return false;
+    }
+    current_.chunks.clear();
+    current_.chunks.reserve(static_cast<size_t>(in.chunks_size()));
+    for (std::string& chunk : *in.mutable_chunks()) current_.chunks.push_back(std::move(chunk));
+    return true;
+  }
+  EncodedSeries& At() override { return current_; }
+  absl::Status status() const override { return status_; }
+  void Cancel() override { call_.context()->TryCancel(); }
+
+ private:
+  const std::string& address_;
+  Call call_;
+  std::unique_ptr<grpc::ClientReader<storage::v1::SelectResponse>> reader_;
+  storage::v1::SelectResponse response_;
+  int next_ = 0;
+  EncodedSeries current_;
+  bool finished_ = false;
+  absl::Status status_;
+};
+
+std::unique_ptr<SelectStream> NodeClient::OpenSelect(absl::Span<const model::LabelMatcher> matchers,
+                                                     int64_t min_time_ms, int64_t max_time_ms) {
   storage::v1::SelectRequest request;
   for (const model::LabelMatcher& m : matchers) storage::EncodeMatcher(m, request.add_matchers());
   request.set_min_time_ms(min_time_ms);
   request.set_max_time_ms(max_time_ms);
-  Rep::Call call(rep_.get(), rep_->options_.timeout);
-  std::unique_ptr<grpc::ClientReader<storage::v1::SelectResponse>> reader =
-      rep_->storage_->Select(call.context(), request);
-  std::vector<EncodedSeries> out;
-  storage::v1::SelectResponse response;
-  while (reader->Read(&response)) {
-    for (storage::v1::SelectedSeries& in : *response.mutable_series()) {
-      EncodedSeries series;
-      if (!model::Labels::ParseCanonical(in.labels(), &series.labels)) {
-        call.context()->TryCancel();
-        (void)reader->Finish();
-        return absl::DataLossError(absl::StrCat("malformed series labels from ", address_));
-      }
-      series.chunks.reserve(static_cast<size_t>(in.chunks_size()));
-      for (std::string& chunk : *in.mutable_chunks()) series.chunks.push_back(std::move(chunk));
-      out.push_back(std::move(series));
-    }
-  }
-  absl::Status status = storage::FromGrpcStatus(reader->Finish());
-  if (!status.ok()) return status;
-  return out;
+  return std::make_unique<Rep::Stream>(rep_.get(), address_, request);
 }
 
 absl::StatusOr<std::vector<std::string>> NodeClient::LabelNames(

@@ -15,7 +15,7 @@
 #include "absl/types/span.h"
 #include "model/matcher.h"
 #include "model/write_batch.h"
-#include "shard/series_merge.h"
+#include "shard/select_stream.h"
 
 namespace kura::shard {
 
@@ -27,8 +27,12 @@ struct SeriesToWrite {
 };
 
 struct NodeClientOptions {
-  // Deadline of a Write, Select (the whole stream) or label call.
+  // Deadline of a Write or label call.
   absl::Duration timeout = absl::Seconds(5);
+  // Deadline of a whole Select stream. The fan-out reads a stream at the pace of the query
+  // consuming it, so this is the query's timeout (--query.timeout); a node that stops answering
+  // is caught sooner by the keepalive pings and by ejection.
+  absl::Duration select_timeout = absl::Minutes(2);
   // Deadline of a grpc.health.v1 probe.
   absl::Duration probe_timeout = absl::Milliseconds(500);
   // A ping every second, and a connection whose ping goes unanswered for a second is closed:
@@ -57,9 +61,10 @@ class NodeClient {
   // DeadlineExceeded.
   absl::Status Write(absl::Span<const SeriesToWrite> series);
 
-  // The node's whole answer, sorted by labels.
-  absl::StatusOr<std::vector<EncodedSeries>> Select(absl::Span<const model::LabelMatcher> matchers,
-                                                    int64_t min_time_ms, int64_t max_time_ms);
+  // The node's answer as gRPC delivers it, sorted by labels. Errors (transport failures, the
+  // node's own) come at the stream's end. The stream must not outlive the client.
+  std::unique_ptr<SelectStream> OpenSelect(absl::Span<const model::LabelMatcher> matchers,
+                                           int64_t min_time_ms, int64_t max_time_ms);
   absl::StatusOr<std::vector<std::string>> LabelNames(
       absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
   absl::StatusOr<std::vector<std::string>> LabelValues(

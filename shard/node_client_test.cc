@@ -16,6 +16,14 @@ model::Labels L(std::vector<model::Label> labels) {
   return model::Labels::FromUnsorted(std::move(labels));
 }
 
+// The whole stream, or its error.
+absl::StatusOr<std::vector<EncodedSeries>> ReadAll(std::unique_ptr<SelectStream> stream) {
+  std::vector<EncodedSeries> out;
+  while (stream->Next()) out.push_back(std::move(stream->At()));
+  if (!stream->status().ok()) return stream->status();
+  return out;
+}
+
 model::LabelMatcher M(model::MatchType type, std::string name, std::string value) {
   return *model::LabelMatcher::Create(type, std::move(name), std::move(value));
 }
@@ -37,7 +45,7 @@ TEST(NodeClientTest, WriteSelectAndLabelsRoundTripThroughTheService) {
   EXPECT_EQ(client.Write({{&conflicting, &c1}}).code(), absl::StatusCode::kInvalidArgument);
 
   absl::StatusOr<std::vector<EncodedSeries>> got =
-      client.Select({M(model::MatchType::kEqual, "__name__", "up")}, 0, 10'000);
+      ReadAll(client.OpenSelect({M(model::MatchType::kEqual, "__name__", "up")}, 0, 10'000));
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->size(), 2u);
   EXPECT_EQ((*got)[0].labels, series[0].labels);
@@ -70,7 +78,7 @@ TEST(NodeClientTest, LargeSelectsAreSplitIntoBoundedMessages) {
   const std::string canonical = big.labels.CanonicalBytes();
   ASSERT_TRUE(client.Write({{&big, &canonical}}).ok());
   absl::StatusOr<std::vector<EncodedSeries>> got =
-      client.Select({M(model::MatchType::kEqual, "__name__", "big")}, 0, 1'000'000);
+      ReadAll(client.OpenSelect({M(model::MatchType::kEqual, "__name__", "big")}, 0, 1'000'000));
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_GE(got->size(), 2u) << "one series continued over several messages";
   size_t samples = 0;

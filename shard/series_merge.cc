@@ -1,6 +1,5 @@
 #include "shard/series_merge.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "storage/chunk_decoder.h"
@@ -12,11 +11,16 @@ namespace {
 // One merged series: the chunks of every replica that returned it.
 class MergedSeries : public model::Series {
  public:
-  MergedSeries(model::Labels labels, int64_t min_time_ms, int64_t max_time_ms)
-      : labels_(std::move(labels)), min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {}
+  MergedSeries(int64_t min_time_ms, int64_t max_time_ms)
+      : min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {}
 
-  void AddChunks(std::vector<std::string> chunks) {
-    for (std::string& chunk : chunks) chunks_.push_back(std::move(chunk));
+  // Starts the next series, reusing the chunk vector's capacity.
+  void Reset(const model::Labels& labels) {
+    labels_ = labels;
+    chunks_.clear();
+  }
+  void AddChunks(std::vector<std::string>* chunks) {
+    for (std::string& chunk : *chunks) chunks_.push_back(std::move(chunk));
   }
 
   const model::Labels& labels() const override { return labels_; }
@@ -32,57 +36,80 @@ class MergedSeries : public model::Series {
 
  private:
   model::Labels labels_;
-  int64_t min_time_ms_;
-  int64_t max_time_ms_;
+  const int64_t min_time_ms_;
+  const int64_t max_time_ms_;
   std::vector<std::string> chunks_;
 };
 
 class MergedSeriesSet : public model::SeriesSet {
  public:
-  MergedSeriesSet(std::vector<std::unique_ptr<MergedSeries>> series,
-                  std::vector<std::string> warnings)
-      : series_(std::move(series)), warnings_(std::move(warnings)) {}
+  MergedSeriesSet(std::vector<std::unique_ptr<SelectStream>> streams, int64_t min_time_ms,
+                  int64_t max_time_ms, std::vector<std::string> warnings, StreamEndFn on_end)
+      : streams_(std::move(streams)),
+        has_head_(streams_.size(), false),
+        current_(min_time_ms, max_time_ms),
+        warnings_(std::move(warnings)),
+        on_end_(std::move(on_end)) {}
 
-  bool Next() override { return ++next_ <= series_.size(); }
-  const model::Series& At() const override { return *series_[next_ - 1]; }
-  absl::Status status() const override { return absl::OkStatus(); }
+  bool Next() override {
+    if (!status_.ok()) return false;
+    // A k-way merge; k is the number of nodes, so a linear scan for the smallest head is as
+    // fast as a heap.
+    const model::Labels* smallest = nullptr;
+    for (size_t n = 0; n < streams_.size(); ++n) {
+      if (!Fill(n)) return false;
+      if (!has_head_[n]) continue;
+      const model::Labels& labels = streams_[n]->At().labels;
+      if (smallest == nullptr || labels < *smallest) smallest = &labels;
+    }
+    if (smallest == nullptr) return false;
+    current_.Reset(*smallest);
+    for (size_t n = 0; n < streams_.size(); ++n) {
+      // A node's stream may split one series over consecutive entries.
+      while (has_head_[n] && streams_[n]->At().labels == current_.labels()) {
+        current_.AddChunks(&streams_[n]->At().chunks);
+        has_head_[n] = false;
+        if (!Fill(n)) return false;
+      }
+    }
+    return true;
+  }
+
+  const model::Series& At() const override { return current_; }
+  absl::Status status() const override { return status_; }
   std::vector<std::string> warnings() const override { return warnings_; }
 
  private:
-  std::vector<std::unique_ptr<MergedSeries>> series_;
+  // Makes sure stream n has a head unless it ended. False when the set fails.
+  bool Fill(size_t n) {
+    if (has_head_[n] || streams_[n] == nullptr) return true;
+    if (streams_[n]->Next()) {
+      has_head_[n] = true;
+      return true;
+    }
+    absl::Status end = on_end_(n, streams_[n]->status(), &warnings_);
+    streams_[n].reset();
+    if (end.ok()) return true;
+    status_ = std::move(end);
+    for (std::unique_ptr<SelectStream>& stream : streams_) stream.reset();
+    return false;
+  }
+
+  std::vector<std::unique_ptr<SelectStream>> streams_;
+  std::vector<bool> has_head_;
+  MergedSeries current_;
   std::vector<std::string> warnings_;
-  size_t next_ = 0;
+  StreamEndFn on_end_;
+  absl::Status status_;
 };
 
 }  // namespace
 
-std::unique_ptr<model::SeriesSet> MergeNodeSeries(std::vector<std::vector<EncodedSeries>> per_node,
-                                                  int64_t min_time_ms, int64_t max_time_ms,
-                                                  std::vector<std::string> warnings) {
-  // A k-way merge by labels; k is the number of nodes, so a linear scan for the smallest head
-  // is as fast as a heap.
-  std::vector<size_t> pos(per_node.size(), 0);
-  std::vector<std::unique_ptr<MergedSeries>> merged;
-  while (true) {
-    const model::Labels* smallest = nullptr;
-    for (size_t n = 0; n < per_node.size(); ++n) {
-      if (pos[n] == per_node[n].size()) continue;
-      const model::Labels& labels = per_node[n][pos[n]].labels;
-      if (smallest == nullptr || labels < *smallest) smallest = &labels;
-    }
-    if (smallest == nullptr) break;
-    auto series = std::make_unique<MergedSeries>(*smallest, min_time_ms, max_time_ms);
-    const model::Labels key = *smallest;
-    for (size_t n = 0; n < per_node.size(); ++n) {
-      // A node's stream may split one series over consecutive entries.
-      while (pos[n] < per_node[n].size() && per_node[n][pos[n]].labels == key) {
-        series->AddChunks(std::move(per_node[n][pos[n]].chunks));
-        ++pos[n];
-      }
-    }
-    merged.push_back(std::move(series));
-  }
-  return std::make_unique<MergedSeriesSet>(std::move(merged), std::move(warnings));
+std::unique_ptr<model::SeriesSet> MergeSelectStreams(
+    std::vector<std::unique_ptr<SelectStream>> streams, int64_t min_time_ms, int64_t max_time_ms,
+    std::vector<std::string> warnings, StreamEndFn on_end) {
+  return std::make_unique<MergedSeriesSet>(std::move(streams), min_time_ms, max_time_ms,
+                                           std::move(warnings), std::move(on_end));
 }
 
 }  // namespace kura::shard

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/chunk_encoder.h"
@@ -31,6 +32,33 @@ std::vector<std::pair<int64_t, double>> Samples(const model::Series& series) {
   return out;
 }
 
+// A node's answer already at hand.
+class VectorStream : public SelectStream {
+ public:
+  explicit VectorStream(std::vector<EncodedSeries> series) : series_(std::move(series)) {}
+  bool Next() override { return ++next_ <= series_.size(); }
+  EncodedSeries& At() override { return series_[next_ - 1]; }
+  absl::Status status() const override { return status_; }
+  void Cancel() override {}
+  absl::Status status_;
+
+ private:
+  std::vector<EncodedSeries> series_;
+  size_t next_ = 0;
+};
+
+std::unique_ptr<model::SeriesSet> MergeNodeSeries(std::vector<std::vector<EncodedSeries>> per_node,
+                                                  int64_t min_time_ms, int64_t max_time_ms,
+                                                  std::vector<std::string> warnings) {
+  std::vector<std::unique_ptr<SelectStream>> streams;
+  for (std::vector<EncodedSeries>& series : per_node) {
+    streams.push_back(std::make_unique<VectorStream>(std::move(series)));
+  }
+  return MergeSelectStreams(
+      std::move(streams), min_time_ms, max_time_ms, std::move(warnings),
+      [](size_t, const absl::Status& status, std::vector<std::string>*) { return status; });
+}
+
 TEST(SeriesMergeTest, MergesReplicasDropsDuplicateTimestampsAndKeepsOrder) {
   std::vector<std::vector<EncodedSeries>> per_node(3);
   per_node[0].push_back({L("a"), {Chunk({{1, 1}, {2, 2}})}});
@@ -54,6 +82,27 @@ TEST(SeriesMergeTest, MergesReplicasDropsDuplicateTimestampsAndKeepsOrder) {
   EXPECT_THAT(samples[0], ElementsAre(Pair(2, 2), Pair(3, 3)));  // 1 is before the range
   EXPECT_THAT(samples[1], ElementsAre(Pair(4, 9)));
   EXPECT_THAT(samples[2], ElementsAre(Pair(5, 5), Pair(6, 6), Pair(7, 7)));
+}
+
+TEST(SeriesMergeTest, AStreamThatFailsAddsItsWarningOrFailsTheSet) {
+  std::vector<std::unique_ptr<SelectStream>> streams;
+  auto failing = std::make_unique<VectorStream>(std::vector<EncodedSeries>{{L("a"), {}}});
+  failing->status_ = absl::UnavailableError("reset");
+  streams.push_back(std::move(failing));
+  streams.push_back(std::make_unique<VectorStream>(
+      std::vector<EncodedSeries>{{L("a"), {Chunk({{1, 1}})}}, {L("b"), {Chunk({{2, 2}})}}}));
+  std::unique_ptr<model::SeriesSet> set = MergeSelectStreams(
+      std::move(streams), 0, 10, {},
+      [](size_t stream, const absl::Status& status, std::vector<std::string>* warnings) {
+        if (!status.ok())
+          warnings->push_back(absl::StrCat("node ", stream, ": ", status.message()));
+        return absl::OkStatus();
+      });
+  std::vector<std::string> names;
+  while (set->Next()) names.emplace_back(set->At().labels().Get("__name__"));
+  EXPECT_TRUE(set->status().ok());
+  EXPECT_THAT(names, ElementsAre("a", "b"));
+  EXPECT_THAT(set->warnings(), ElementsAre("node 0: reset"));
 }
 
 TEST(SeriesMergeTest, NoNodesGiveAnEmptySet) {

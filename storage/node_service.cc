@@ -1,8 +1,7 @@
 #include "storage/node_service.h"
 
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
-
+#include <atomic>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "proto/health.grpc.pb.h"
 #include "proto/storage.grpc.pb.h"
 #include "storage/grpc_status.h"
 #include "storage/storage_wire.h"
@@ -144,19 +144,41 @@ class StorageServiceImpl final : public v1::Storage::Service {
   base::Histogram* select_latency_ = nullptr;
 };
 
+// grpc.health.v1: SERVING unless draining or while the node's writes fail (a full or broken
+// disk), so that receivers take such a node out of rotation as /-/ready does for load balancers.
+class HealthServiceImpl final : public grpc::health::v1::Health::Service {
+ public:
+  explicit HealthServiceImpl(Node* node) : node_(node) {}
+
+  grpc::Status Check(grpc::ServerContext* context,
+                     const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    const bool serving = serving_.load() && node_->WriteHealth().ok();
+    response->set_status(serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                 : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    return grpc::Status::OK;
+  }
+
+  void SetServing(bool serving) { serving_.store(serving); }
+
+ private:
+  Node* node_;
+  std::atomic<bool> serving_{false};
+};
+
 }  // namespace
 
 class NodeService::Rep {
  public:
   Rep(Node* node, NodeServiceOptions options, base::Registry* metrics)
-      : options_(std::move(options)), service_(node, options_, metrics) {}
+      : options_(std::move(options)), service_(node, options_, metrics), health_(node) {}
 
   absl::Status Start() {
-    grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     builder.AddListeningPort(GrpcAddress(options_.listen_address),
                              grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
+    builder.RegisterService(&health_);
     builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
     // Clients ping every second to notice a hung node; accept that instead of answering
     // GOAWAY "too_many_pings".
@@ -175,10 +197,7 @@ class NodeService::Rep {
 
   int port() const { return port_; }
 
-  void SetServing(bool serving) {
-    if (server_ == nullptr) return;
-    server_->GetHealthCheckService()->SetServingStatus(serving);
-  }
+  void SetServing(bool serving) { health_.SetServing(serving); }
 
   void Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
@@ -192,6 +211,7 @@ class NodeService::Rep {
  private:
   const NodeServiceOptions options_;
   StorageServiceImpl service_;
+  HealthServiceImpl health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex mu_;

@@ -46,7 +46,8 @@ class NodeService {
   // REQUIRES: Start() returned OK.
   int port() const;
 
-  // What grpc.health.v1 answers: SERVING or NOT_SERVING.
+  // What grpc.health.v1 answers: SERVING or NOT_SERVING. It answers NOT_SERVING regardless
+  // while Node::WriteHealth() is not OK.
   void SetServing(bool serving);
 
   // Stops accepting calls, lets in-flight calls finish for up to `grace`, cancels the rest.

@@ -226,6 +226,8 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   } else if (query->parsed()) {
     result.command = Command::kQuery;
   }
+  // A Select stream is read at the pace of the query consuming it.
+  result.query.pool.client.select_timeout = result.query.engine.timeout;
   base::LogLevel level = base::LogLevel::kInfo;
   base::ParseLogLevel(log_level, &level);
   for (ServerOptions* server : {&result.standalone.server, &result.store.server,
