@@ -68,22 +68,6 @@ void WriteStrings(const std::vector<std::string>& values, int64_t limit, JsonWri
   data->EndArray();
 }
 
-std::string_view ResultTypeName(ValueType type) {
-  switch (type) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kVector:
-      return "vector";
-    case ValueType::kMatrix:
-      return "matrix";
-    case ValueType::kString:
-      return "string";
-    case ValueType::kNone:
-      break;
-  }
-  return "none";
-}
-
 // Prometheus's stats.BuiltinStats: timings in seconds, then sample counts. Kura has no query
 // queue, so execQueueTime is 0, and evalTotalTime is the whole execution as in Prometheus.
 void WriteStats(const QueryStats& stats, JsonWriter* w) {
@@ -118,7 +102,7 @@ void WriteStats(const QueryStats& stats, JsonWriter* w) {
 void WriteQueryResult(const QueryResult& result, bool stats, JsonWriter* w) {
   w->BeginObject();
   w->Key("resultType");
-  w->String(ResultTypeName(result.type));
+  w->String(ValueTypeName(result.type));
   w->Key("result");
   switch (result.type) {
     case ValueType::kScalar:

@@ -250,6 +250,17 @@ std::string FormatDurationExprBody(const DurationExpr& d) {
 
 }  // namespace
 
+std::string_view ValueTypeName(ValueType t) {
+  switch (t) {
+    case ValueType::kNone: return "none";
+    case ValueType::kScalar: return "scalar";
+    case ValueType::kVector: return "vector";
+    case ValueType::kMatrix: return "matrix";
+    case ValueType::kString: return "string";
+  }
+  return "none";
+}
+
 std::string DurationExpr::String() const {
   std::string body = FormatDurationExprBody(*this);
   return wrapped ? absl::StrCat("(", body, ")") : body;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,6 +17,10 @@
 namespace kura::query {
 
 enum class ValueType { kNone, kScalar, kVector, kMatrix, kString };
+
+// Go's promql/parser ValueType strings ("vector", "none", ...): result types in the API and the
+// syntax tree, and parse errors.
+std::string_view ValueTypeName(ValueType t);
 
 // Byte offsets into the query text, [start, end).
 struct PositionRange {

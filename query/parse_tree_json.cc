@@ -9,23 +9,6 @@
 namespace kura::query {
 namespace {
 
-// Go's promql/parser ValueType strings.
-std::string_view ValueTypeName(ValueType t) {
-  switch (t) {
-    case ValueType::kScalar:
-      return "scalar";
-    case ValueType::kVector:
-      return "vector";
-    case ValueType::kMatrix:
-      return "matrix";
-    case ValueType::kString:
-      return "string";
-    case ValueType::kNone:
-      break;
-  }
-  return "none";
-}
-
 std::string_view MatchTypeName(model::MatchType t) {
   switch (t) {
     case model::MatchType::kEqual:

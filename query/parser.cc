@@ -127,17 +127,6 @@ absl::string_view DocumentedType(ValueType t) {
   return "none";
 }
 
-absl::string_view ValueTypeName(ValueType t) {
-  switch (t) {
-    case ValueType::kNone: return "none";
-    case ValueType::kScalar: return "scalar";
-    case ValueType::kVector: return "vector";
-    case ValueType::kMatrix: return "matrix";
-    case ValueType::kString: return "string";
-  }
-  return "none";
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tokens and errors.
 

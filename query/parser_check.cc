@@ -51,7 +51,7 @@ absl::Status Parser::Check(Expr& e, bool bypass_empty_matcher_check) {
     RETURN_IF_ERROR(Check(*sq->expr));
     if (sq->expr->type != ValueType::kVector) {
       return ErrorAt(e.pos.start, absl::StrCat("subquery is only allowed on instant vector, got ",
-                                               ValueTypeName(sq->expr->type), " instead"));
+                                               Sv(ValueTypeName(sq->expr->type)), " instead"));
     }
     return absl::OkStatus();
   }

@@ -43,8 +43,6 @@ ExprPtr MakeExpr(Expr::Node node, PositionRange pos, ValueType type);
 
 // "instant vector", "range vector", ... as Prometheus's error messages name types.
 absl::string_view DocumentedType(ValueType t);
-// "vector", "matrix", ... as Prometheus's ValueType.String() names types.
-absl::string_view ValueTypeName(ValueType t);
 
 // Seconds -> milliseconds the way Prometheus turns a literal into a time.Duration (rounded to
 // nanoseconds) and then into milliseconds (truncated).
