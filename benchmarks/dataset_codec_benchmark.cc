@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/loadgen/dataset.h"
 #include "model/sample.h"
@@ -112,11 +113,37 @@ void ReportSizes(benchmark::State& state, Codec codec) {
   }
 }
 
+// Packed chunks naming a shared timestamp column, and each distinct column once, as
+// compaction stores a partition.
+void BM_PackedChunkSharedTimestamps(benchmark::State& state) {
+  const std::vector<SeriesSamples>& series = DatasetSeries();
+  size_t chunk_bytes = 0;
+  size_t column_bytes = 0;
+  size_t samples = 0;
+  absl::flat_hash_set<uint64_t> columns;
+  for (auto _ : state) {
+    chunk_bytes = column_bytes = samples = 0;
+    columns.clear();
+    for (const SeriesSamples& s : series) {
+      std::vector<int64_t> timestamps;
+      for (const model::Sample& sample : s.samples) timestamps.push_back(sample.timestamp_ms);
+      const uint64_t id = TimestampColumnId(timestamps);
+      if (columns.insert(id).second) column_bytes += EncodeTimestampColumn(timestamps).size();
+      chunk_bytes += EncodePackedChunk(s.samples, id).size();
+      samples += s.samples.size();
+    }
+  }
+  state.counters["bytes_per_sample"] = static_cast<double>(chunk_bytes + column_bytes) / samples;
+  state.counters["columns"] = static_cast<double>(columns.size());
+  state.counters["column_bytes_per_sample"] = static_cast<double>(column_bytes) / samples;
+}
+
 void BM_HeadChunks(benchmark::State& state) { ReportSizes(state, HeadChunkBytes); }
 void BM_PackedChunk(benchmark::State& state) { ReportSizes(state, PackedBytes); }
 
 BENCHMARK(BM_HeadChunks)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PackedChunk)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PackedChunkSharedTimestamps)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kura::storage

@@ -7,6 +7,7 @@
 #include "storage/chunk_decoder.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
+#include "storage/timestamp_columns.h"
 
 namespace kura::storage {
 namespace {
@@ -95,8 +96,9 @@ class StoredChunksIterator : public model::SampleIterator {
           status_ = ReadChunkMeta(it_->value().ToStringView(), &meta);
           if (!status_.ok()) return false;
           if (meta.max_time_ms >= source_->min_time_ms) {
-            chunk_ = NewOwningChunkIterator(it_->value().ToString(), source_->min_time_ms,
-                                            source_->max_time_ms);
+            chunk_ = source_->timestamp_columns->NewIterator(
+                partition, it_->value().ToStringView(), source_->min_time_ms,
+                source_->max_time_ms);
             return true;
           }
           it_->Next();

@@ -22,6 +22,8 @@ class DB;
 
 namespace kura::storage {
 
+class TimestampColumns;
+
 struct ChunkSeriesData {
   uint64_t ref = 0;
   model::Labels labels;
@@ -32,6 +34,7 @@ struct ChunkSeriesData {
 struct ChunkSource {
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* chunks = nullptr;
+  const TimestampColumns* timestamp_columns = nullptr;  // resolves the chunks' shared columns
   std::vector<int64_t> partitions;  // ascending; the partitions overlapping the range
   int64_t min_time_ms = 0;
   int64_t max_time_ms = 0;

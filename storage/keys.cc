@@ -140,6 +140,12 @@ std::string ChunkKey(int64_t partition, uint64_t ref, int64_t min_time_ms) {
   return key;
 }
 
+std::string TimestampColumnKey(int64_t partition, uint64_t column_id) {
+  std::string key = ChunkSeriesPrefix(partition, kTimestampColumnRef);
+  PutUint64BE(&key, column_id);
+  return key;
+}
+
 bool ParseChunkKey(std::string_view key, int64_t* partition, uint64_t* ref, int64_t* min_time_ms) {
   if (key.size() != 24) return false;
   *partition = DecodeInt64BE(key);

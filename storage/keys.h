@@ -62,6 +62,12 @@ std::string ChunkKey(int64_t partition, uint64_t ref, int64_t min_time_ms);
 std::string ChunkSeriesPrefix(int64_t partition, uint64_t ref);
 bool ParseChunkKey(std::string_view key, int64_t* partition, uint64_t* ref, int64_t* min_time_ms);
 
+// chunks family: partition, kTimestampColumnRef, column id -> a timestamp column shared by
+// packed chunks of the partition (storage/timestamp_columns.h). No series has that ref, and
+// the columns sit inside their partition's key range, so retention drops them with it.
+inline constexpr uint64_t kTimestampColumnRef = ~uint64_t{0};
+std::string TimestampColumnKey(int64_t partition, uint64_t column_id);
+
 // head family: 'c' ref -> the open chunk as of the last checkpoint; 't' ref -> max timestamp
 // of the series' samples in written chunks (8 bytes, signed); 'p' partition -> "" once the
 // partition was compacted.

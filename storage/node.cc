@@ -163,8 +163,9 @@ absl::StatusOr<std::optional<double>> Node::Rep::FindStoredSample(const SeriesWr
   it->SeekForPrev(key);
   RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
   if (!it->Valid() || !it->key().starts_with(prefix)) return std::nullopt;
-  std::unique_ptr<model::SampleIterator> samples =
-      NewChunkIterator(it->value().ToStringView(), timestamp_ms, timestamp_ms);
+  std::unique_ptr<model::SampleIterator> samples = timestamp_columns_.NewIterator(
+      PartitionOf(timestamp_ms, partition_length_ms_), it->value().ToStringView(), timestamp_ms,
+      timestamp_ms);
   if (samples->Next()) return samples->At().value;
   RETURN_IF_ERROR(samples->status());
   return std::nullopt;
@@ -397,6 +398,7 @@ ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_
   ChunkSource source;
   source.db = db_;
   source.chunks = chunks_;
+  source.timestamp_columns = &timestamp_columns_;
   source.partitions = std::move(partitions);
   source.min_time_ms = min_time_ms;
   source.max_time_ms = max_time_ms;

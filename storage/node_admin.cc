@@ -202,7 +202,8 @@ absl::Status Node::Rep::CleanPartition(uint64_t ref, const model::Labels& labels
       continue;
     }
     ChunkEncoder rewritten;
-    std::unique_ptr<model::SampleIterator> samples = NewChunkIterator(bytes);
+    std::unique_ptr<model::SampleIterator> samples =
+        timestamp_columns_.NewIterator(partition, bytes);
     while (samples->Next()) {
       const model::Sample sample = samples->At();
       if (!IsDeleted(deleted, sample.timestamp_ms)) {

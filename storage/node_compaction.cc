@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,14 +35,21 @@ constexpr size_t kCompactedChunkMaxSamples = 16384;
 // Series merged per hold of the writers' lock, so ingest waits only briefly.
 constexpr size_t kSeriesPerLock = 256;
 
+// Below this many samples a series' chunk keeps its own timestamps: a shared column saves
+// little there and costs a lookup per read.
+constexpr size_t kMinSharedColumnSamples = 32;
+
 // The packed encoding when it is smaller and decodes back to the very same samples (checked:
-// the old chunks are deleted in the same batch), else the usual one.
-std::string SmallestEncoding(absl::Span<const model::Sample> samples) {
+// the old chunks are deleted in the same batch), else the usual one. With a `column` the
+// packed chunk names it instead of holding its timestamps.
+std::string SmallestEncoding(absl::Span<const model::Sample> samples,
+                             std::optional<uint64_t> column_id, const TimestampColumn* column) {
   ChunkEncoder encoder;
   for (const model::Sample& s : samples) encoder.Append(s.timestamp_ms, s.value);
-  std::string packed = EncodePackedChunk(samples);
+  std::string packed = EncodePackedChunk(samples, column_id);
   if (packed.size() >= encoder.size_bytes()) return std::string(encoder.bytes());
-  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(packed);
+  std::unique_ptr<model::SampleIterator> it =
+      NewPackedChunkIterator(packed, INT64_MIN, INT64_MAX, column);
   size_t i = 0;
   while (it->Next()) {
     if (i >= samples.size() || it->At().timestamp_ms != samples[i].timestamp_ms ||
@@ -115,14 +123,31 @@ absl::Status Node::Rep::Compact() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<PartitionColumns> Node::Rep::LoadTimestampColumns(int64_t partition) const {
+  PartitionColumns columns;
+  const std::string prefix = ChunkSeriesPrefix(partition, kTimestampColumnRef);
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, chunks_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8) return absl::DataLossError("malformed column key");
+    ASSIGN_OR_RETURN(TimestampColumn column, DecodeTimestampColumn(it->value().ToStringView()));
+    columns.emplace(DecodeUint64BE(key.substr(prefix.size())), std::move(column));
+  }
+  RETURN_IF_ERROR(FromRocksDB(it->status(), "reading timestamp columns"));
+  return columns;
+}
+
 absl::Status Node::Rep::CompactPartition(int64_t partition, bool closed) {
   const int64_t partitions[] = {partition};
   ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs({}, partitions));
+  ASSIGN_OR_RETURN(PartitionColumns columns, LoadTimestampColumns(partition));
   for (size_t begin = 0; begin < refs.size(); begin += kSeriesPerLock) {
     rocksdb::WriteBatch wb;
     absl::MutexLock lock(&mu_);
     for (size_t i = begin; i < std::min(refs.size(), begin + kSeriesPerLock); ++i) {
-      RETURN_IF_ERROR(MergePartitionChunks(partition, refs[i], &wb));
+      RETURN_IF_ERROR(MergePartitionChunks(partition, refs[i], &columns, &wb));
     }
     if (wb.Count() > 0) {
       RETURN_IF_ERROR(FromRocksDB(db_->Write(IndexWriteOptions(), &wb), "merging chunks"));
@@ -147,6 +172,7 @@ absl::Status Node::Rep::CompactPartition(int64_t partition, bool closed) {
 }
 
 absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
+                                             PartitionColumns* columns,
                                              rocksdb::WriteBatch* batch) {
   const std::string prefix = ChunkSeriesPrefix(partition, ref);
   rocksdb::ReadOptions scan;
@@ -164,7 +190,7 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
   // ascending.
   std::vector<model::Sample> samples;
   for (const std::string& chunk : chunks) {
-    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+    std::unique_ptr<model::SampleIterator> it = timestamp_columns_.NewIterator(partition, chunk);
     while (it->Next()) samples.push_back(it->At());
     RETURN_IF_ERROR(it->status());
   }
@@ -172,7 +198,27 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
   for (size_t begin = 0; begin < samples.size(); begin += kCompactedChunkMaxSamples) {
     const absl::Span<const model::Sample> part =
         absl::MakeConstSpan(samples).subspan(begin, kCompactedChunkMaxSamples);
-    const std::string bytes = SmallestEncoding(part);
+    std::optional<uint64_t> column_id;
+    const TimestampColumn* column = nullptr;
+    if (part.size() >= kMinSharedColumnSamples) {
+      TimestampColumn timestamps(part.size());
+      for (size_t i = 0; i < part.size(); ++i) timestamps[i] = part[i].timestamp_ms;
+      const uint64_t id = TimestampColumnId(timestamps);
+      auto [it, added] = columns->try_emplace(id, std::move(timestamps));
+      if (added) {
+        batch->Put(chunks_, TimestampColumnKey(partition, id), EncodeTimestampColumn(it->second))
+            .PermitUncheckedError();
+      }
+      // Equal ids of different timestamps (a hash collision): this chunk keeps its own.
+      if (added || std::equal(it->second.begin(), it->second.end(), part.begin(), part.end(),
+                              [](int64_t t, const model::Sample& s) {
+                                return t == s.timestamp_ms;
+                              })) {
+        column_id = id;
+        column = &it->second;
+      }
+    }
+    const std::string bytes = SmallestEncoding(part, column_id, column);
     batch->Put(chunks_, ChunkKey(partition, ref, part.front().timestamp_ms), bytes)
         .PermitUncheckedError();
   }

@@ -52,7 +52,8 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
       RETURN_IF_ERROR(ReadChunkMeta(it->value().ToStringView(), &meta));
       if (meta.min_time_ms > max_time_ms) break;
       if (meta.max_time_ms < min_time_ms) continue;
-      std::unique_ptr<model::SampleIterator> chunk = NewChunkIterator(it->value().ToStringView());
+      std::unique_ptr<model::SampleIterator> chunk =
+          timestamp_columns_.NewIterator(partition, it->value().ToStringView());
       while (chunk->Next()) merged.push_back(chunk->At());
       RETURN_IF_ERROR(chunk->status());
       wb.Delete(chunks_, it->key()).PermitUncheckedError();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -27,6 +28,7 @@
 #include "storage/postings.h"
 #include "storage/querier.h"
 #include "storage/series_index.h"
+#include "storage/timestamp_columns.h"
 #include "storage/tombstones.h"
 #include "storage/wal.h"
 
@@ -50,6 +52,8 @@ struct MemoryShares {
   int64_t head_bytes = 0;
 };
 MemoryShares SplitMemoryBudget(int64_t budget_bytes);
+// Shared timestamp columns are cached in this fraction of the block cache's share.
+inline constexpr int64_t kTimestampColumnCacheShare = 16;
 
 // RocksDB takes its cache and write buffer manager as shared_ptr; the node owns both.
 struct RocksDBMemory {
@@ -66,6 +70,9 @@ RocksDBMemory ConfigureMemory(int64_t budget_bytes, rocksdb::DBOptions* db_optio
 // rewritten there leaves the disk now.
 absl::Status CompactKeyRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
                              const std::string& begin, const std::string& end);
+
+// A partition's shared timestamp columns by id, while compaction merges its chunks.
+using PartitionColumns = absl::flat_hash_map<uint64_t, TimestampColumn>;
 
 // One series of a write, its occurrences in the batch merged.
 struct SeriesWrite {
@@ -98,7 +105,10 @@ class Node::Rep {
         wal_(std::move(wal)),
         querier_(db, postings_, &index_, partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_),
-        tombstones_(db, tombstones_family_) {}
+        tombstones_(db, tombstones_family_),
+        timestamp_columns_(db, chunks_, SplitMemoryBudget(options.memory_budget_bytes)
+                                            .block_cache_bytes /
+                                        kTimestampColumnCacheShare) {}
 
   ~Rep();
 
@@ -183,9 +193,12 @@ class Node::Rep {
   absl::StatusOr<bool> IsCompacted(int64_t partition) const;
   // Merges every series' chunks of `partition`; marks it compacted when `closed`.
   absl::Status CompactPartition(int64_t partition, bool closed);
-  // Merges the chunks of `ref` in `partition` into one (or a few) into `batch`.
-  absl::Status MergePartitionChunks(int64_t partition, uint64_t ref, rocksdb::WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shared timestamp columns stored for `partition`, by id.
+  absl::StatusOr<PartitionColumns> LoadTimestampColumns(int64_t partition) const;
+  // Merges the chunks of `ref` in `partition` into one (or a few) into `batch`; timestamps
+  // found in `columns` are shared, new ones are added to it and to `batch`.
+  absl::Status MergePartitionChunks(int64_t partition, uint64_t ref, PartitionColumns* columns,
+                                    rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const NodeOptions options_;
   const int64_t head_budget_bytes_;
@@ -213,6 +226,8 @@ class Node::Rep {
   // leave the head at the next checkpoint.
   int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   Tombstones tombstones_;
+  // Shared timestamp columns of packed chunks, cached decoded.
+  const TimestampColumns timestamp_columns_;
   // Retention's boundary: samples before it are gone or about to go, and never read.
   mutable absl::Mutex retention_mu_;
   int64_t retention_min_time_ms_ ABSL_GUARDED_BY(retention_mu_) = INT64_MIN;

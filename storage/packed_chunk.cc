@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <bit>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -18,6 +19,8 @@ namespace {
 constexpr int kZstdLevel = 9;
 // The value column's mode byte: XOR words, or decimal deltas at scale mode - 1.
 constexpr uint8_t kXorMode = 0;
+// Set in the mode byte when the chunk's timestamps are a shared column: its id follows.
+constexpr uint8_t kSharedTimestampsFlag = 0x80;
 // A timestamp varint plus a value varint (or word) at most.
 constexpr uint64_t kMaxBytesPerSample = 20;
 
@@ -77,9 +80,10 @@ int DecimalScale(absl::Span<const model::Sample> samples, std::vector<int64_t>* 
 // Decodes the whole chunk up front; the columns are small next to a query's work.
 class PackedChunkIterator final : public model::SampleIterator {
  public:
-  PackedChunkIterator(std::string_view chunk, int64_t min_time_ms, int64_t max_time_ms)
+  PackedChunkIterator(std::string_view chunk, int64_t min_time_ms, int64_t max_time_ms,
+                      const TimestampColumn* timestamps)
       : min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {
-    status_ = Decode(chunk);
+    status_ = Decode(chunk, timestamps);
     if (!status_.ok()) samples_.clear();
   }
 
@@ -96,7 +100,7 @@ class PackedChunkIterator final : public model::SampleIterator {
   absl::Status status() const override { return status_; }
 
  private:
-  absl::Status Decode(std::string_view chunk);
+  absl::Status Decode(std::string_view chunk, const TimestampColumn* timestamps);
 
   const int64_t min_time_ms_;
   const int64_t max_time_ms_;
@@ -110,6 +114,8 @@ struct PackedHeader {
   int64_t min_time_ms = 0;
   int64_t max_time_ms = 0;
   uint8_t mode = 0;
+  // Set when the timestamps are a shared column, named by this id.
+  std::optional<uint64_t> timestamp_column;
 };
 
 bool ParsePackedHeader(std::string_view* in, PackedHeader* header) {
@@ -118,41 +124,102 @@ bool ParsePackedHeader(std::string_view* in, PackedHeader* header) {
   if (!GetVarint(in, &header->count) || header->count == 0 || in->size() < 17) return false;
   header->min_time_ms = static_cast<int64_t>(chunk_format::GetBigEndian(*in, 0, 8));
   header->max_time_ms = static_cast<int64_t>(chunk_format::GetBigEndian(*in, 8, 8));
-  header->mode = static_cast<uint8_t>((*in)[16]);
+  const uint8_t mode_byte = static_cast<uint8_t>((*in)[16]);
   in->remove_prefix(17);
+  header->mode = mode_byte & ~kSharedTimestampsFlag;
+  if ((mode_byte & kSharedTimestampsFlag) != 0) {
+    if (in->size() < 8) return false;
+    header->timestamp_column = chunk_format::GetBigEndian(*in, 0, 8);
+    in->remove_prefix(8);
+  }
   return header->mode <= chunk_format::kMaxDecimalScale + 1 &&
          header->min_time_ms <= header->max_time_ms;
 }
 
-absl::Status PackedChunkIterator::Decode(std::string_view chunk) {
+// The delta-of-delta varints of every timestamp after the first.
+void AppendTimestampDeltas(absl::Span<const int64_t> timestamps, std::string* out) {
+  uint64_t prev_delta = 0;
+  for (size_t i = 1; i < timestamps.size(); ++i) {
+    const uint64_t delta =
+        static_cast<uint64_t>(timestamps[i]) - static_cast<uint64_t>(timestamps[i - 1]);
+    PutVarint(out, ZigZag(delta - prev_delta));
+    prev_delta = delta;
+  }
+}
+
+// Reads what AppendTimestampDeltas wrote for `count` timestamps from `first` on. False on a
+// truncated column or timestamps that do not ascend.
+bool ReadTimestampDeltas(std::string_view* in, int64_t first, uint64_t count,
+                         std::vector<int64_t>* out) {
+  out->resize(count);
+  (*out)[0] = first;
+  uint64_t t = static_cast<uint64_t>(first);
+  uint64_t delta = 0;
+  for (uint64_t i = 1; i < count; ++i) {
+    uint64_t dod = 0;
+    if (!GetVarint(in, &dod)) return false;
+    delta += UnZigZag(dod);  // wraps like the encoder's subtraction
+    t += delta;
+    if (static_cast<int64_t>(t) <= (*out)[i - 1]) return false;
+    (*out)[i] = static_cast<int64_t>(t);
+  }
+  return true;
+}
+
+// Decompresses a zstd frame whose stated size lies in [min_size, max_size], so that a corrupt
+// header cannot make it allocate more than its count allows.
+bool Decompress(std::string_view frame, uint64_t min_size, uint64_t max_size,
+                std::string* out) {
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size < min_size ||
+      size > max_size) {
+    return false;
+  }
+  out->assign(size, '\0');
+  const size_t got = ZSTD_decompress(out->data(), out->size(), frame.data(), frame.size());
+  return !ZSTD_isError(got) && got == size;
+}
+
+void AppendCompressed(std::string_view payload, std::string* out) {
+  const size_t header_size = out->size();
+  out->resize(header_size + ZSTD_compressBound(payload.size()));
+  const size_t written = ZSTD_compress(out->data() + header_size, out->size() - header_size,
+                                       payload.data(), payload.size(), kZstdLevel);
+  // Compressing into a buffer of ZSTD_compressBound bytes cannot fail.
+  out->resize(header_size + (ZSTD_isError(written) ? 0 : written));
+}
+
+absl::Status PackedChunkIterator::Decode(std::string_view chunk,
+                                         const TimestampColumn* timestamps) {
   const absl::Status corrupt = absl::DataLossError("corrupt packed chunk");
   PackedHeader header;
   if (!ParsePackedHeader(&chunk, &header)) return corrupt;
-  const unsigned long long size = ZSTD_getFrameContentSize(chunk.data(), chunk.size());
+  const bool shared = header.timestamp_column.has_value();
+  if (shared && timestamps == nullptr) {
+    return absl::DataLossError("packed chunk without its timestamp column");
+  }
   // Every sample takes at least one byte per column (the first none for its timestamp), so a
   // count the payload cannot hold is corrupt before anything is allocated for it.
-  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR ||
-      header.count > (size + 1) / 2 || size > header.count * kMaxBytesPerSample) {
+  const uint64_t timestamp_bytes = shared ? 0 : header.count - 1;
+  std::string payload;
+  if (!Decompress(chunk, header.count + timestamp_bytes, header.count * kMaxBytesPerSample,
+                  &payload)) {
     return corrupt;
   }
-  std::string payload(size, '\0');
-  const size_t got = ZSTD_decompress(payload.data(), payload.size(), chunk.data(), chunk.size());
-  if (ZSTD_isError(got) || got != size) return corrupt;
   std::string_view in = payload;
-  samples_.resize(header.count);
-  uint64_t t = static_cast<uint64_t>(header.min_time_ms);
-  uint64_t delta = 0;
-  for (uint64_t i = 0; i < header.count; ++i) {
-    if (i > 0) {
-      uint64_t dod = 0;
-      if (!GetVarint(&in, &dod)) return corrupt;
-      delta += UnZigZag(dod);  // wraps like the encoder's subtraction
-      t += delta;
-      if (static_cast<int64_t>(t) <= samples_[i - 1].timestamp_ms) return corrupt;
+  std::vector<int64_t> own_timestamps;
+  if (!shared) {
+    if (!ReadTimestampDeltas(&in, header.min_time_ms, header.count, &own_timestamps)) {
+      return corrupt;
     }
-    samples_[i].timestamp_ms = static_cast<int64_t>(t);
+    timestamps = &own_timestamps;
   }
-  if (samples_.back().timestamp_ms != header.max_time_ms) return corrupt;
+  if (timestamps->size() != header.count || timestamps->front() != header.min_time_ms ||
+      timestamps->back() != header.max_time_ms) {
+    return absl::DataLossError("packed chunk does not fit its timestamps");
+  }
+  samples_.resize(header.count);
+  for (uint64_t i = 0; i < header.count; ++i) samples_[i].timestamp_ms = (*timestamps)[i];
   uint64_t bits = 0;
   int64_t scaled = 0;
   for (model::Sample& sample : samples_) {
@@ -173,15 +240,14 @@ absl::Status PackedChunkIterator::Decode(std::string_view chunk) {
 
 }  // namespace
 
-std::string EncodePackedChunk(absl::Span<const model::Sample> samples) {
+std::string EncodePackedChunk(absl::Span<const model::Sample> samples,
+                              std::optional<uint64_t> timestamp_column) {
   std::string payload;
   payload.reserve(samples.size() * 4);
-  uint64_t prev_delta = 0;
-  for (size_t i = 1; i < samples.size(); ++i) {
-    const uint64_t delta = static_cast<uint64_t>(samples[i].timestamp_ms) -
-                           static_cast<uint64_t>(samples[i - 1].timestamp_ms);
-    PutVarint(&payload, ZigZag(delta - prev_delta));
-    prev_delta = delta;
+  if (!timestamp_column.has_value()) {
+    std::vector<int64_t> timestamps(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) timestamps[i] = samples[i].timestamp_ms;
+    AppendTimestampDeltas(timestamps, &payload);
   }
   std::vector<int64_t> scaled;
   const int scale = DecimalScale(samples, &scaled);
@@ -203,20 +269,64 @@ std::string EncodePackedChunk(absl::Span<const model::Sample> samples) {
   PutVarint(&chunk, samples.size());
   PutInt64(&chunk, samples.front().timestamp_ms);
   PutInt64(&chunk, samples.back().timestamp_ms);
-  chunk.push_back(static_cast<char>(scale >= 0 ? scale + 1 : kXorMode));
-  const size_t header_size = chunk.size();
-  chunk.resize(header_size + ZSTD_compressBound(payload.size()));
-  const size_t written = ZSTD_compress(chunk.data() + header_size, chunk.size() - header_size,
-                                       payload.data(), payload.size(), kZstdLevel);
-  // Compressing into a buffer of ZSTD_compressBound bytes cannot fail.
-  chunk.resize(header_size + (ZSTD_isError(written) ? 0 : written));
+  const uint8_t mode = scale >= 0 ? scale + 1 : kXorMode;
+  if (timestamp_column.has_value()) {
+    chunk.push_back(static_cast<char>(mode | kSharedTimestampsFlag));
+    PutInt64(&chunk, static_cast<int64_t>(*timestamp_column));
+  } else {
+    chunk.push_back(static_cast<char>(mode));
+  }
+  AppendCompressed(payload, &chunk);
   return chunk;
+}
+
+std::optional<uint64_t> PackedChunkTimestampColumn(std::string_view chunk) {
+  PackedHeader header;
+  if (!ParsePackedHeader(&chunk, &header)) return std::nullopt;
+  return header.timestamp_column;
 }
 
 std::unique_ptr<model::SampleIterator> NewPackedChunkIterator(std::string_view chunk,
                                                               int64_t min_time_ms,
-                                                              int64_t max_time_ms) {
-  return std::make_unique<PackedChunkIterator>(chunk, min_time_ms, max_time_ms);
+                                                              int64_t max_time_ms,
+                                                              const TimestampColumn* timestamps) {
+  return std::make_unique<PackedChunkIterator>(chunk, min_time_ms, max_time_ms, timestamps);
+}
+
+std::string EncodeTimestampColumn(absl::Span<const int64_t> timestamps) {
+  std::string column;
+  PutVarint(&column, timestamps.size());
+  PutInt64(&column, timestamps.front());
+  std::string payload;
+  AppendTimestampDeltas(timestamps, &payload);
+  AppendCompressed(payload, &column);
+  return column;
+}
+
+absl::StatusOr<TimestampColumn> DecodeTimestampColumn(std::string_view column) {
+  const absl::Status corrupt = absl::DataLossError("corrupt timestamp column");
+  uint64_t count = 0;
+  if (!GetVarint(&column, &count) || count == 0 || column.size() < 8) return corrupt;
+  const int64_t first = static_cast<int64_t>(chunk_format::GetBigEndian(column, 0, 8));
+  column.remove_prefix(8);
+  std::string payload;
+  // A varint per timestamp after the first: at least one byte, at most ten.
+  if (!Decompress(column, count - 1, (count - 1) * 10, &payload)) return corrupt;
+  std::string_view in = payload;
+  TimestampColumn timestamps;
+  if (!ReadTimestampDeltas(&in, first, count, &timestamps) || !in.empty()) return corrupt;
+  return timestamps;
+}
+
+uint64_t TimestampColumnId(absl::Span<const int64_t> timestamps) {
+  // FNV-1a over the 8-byte words, then SplitMix64's finalizer: stable on disk, unlike
+  // absl::Hash, and collisions are checked against the stored column before one is shared.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (int64_t t : timestamps) h = (h ^ static_cast<uint64_t>(t)) * 0x100000001b3ULL;
+  h ^= timestamps.size();
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
 }
 
 absl::Status ReadPackedChunkHeader(std::string_view chunk, int* num_samples, int64_t* min_time_ms,

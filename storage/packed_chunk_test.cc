@@ -148,3 +148,120 @@ TEST(PackedChunkTest, SmallerThanVersionOneOnScrapedData) {
 
 }  // namespace
 }  // namespace kura::storage
+
+namespace kura::storage {
+namespace {
+
+std::vector<model::Sample> JitteredScrapes(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<model::Sample> samples;
+  int64_t t = 1'700'000'000'000;
+  double v = 1e6;
+  for (int i = 0; i < n; ++i) {
+    samples.push_back({t + static_cast<int64_t>(rng() % 7) - 3, v});
+    t += 15000;
+    v += static_cast<double>(rng() % 1000) * 0.25;
+  }
+  return samples;
+}
+
+TimestampColumn TimestampsOf(const std::vector<model::Sample>& samples) {
+  TimestampColumn timestamps;
+  for (const model::Sample& s : samples) timestamps.push_back(s.timestamp_ms);
+  return timestamps;
+}
+
+std::vector<model::Sample> DecodeWith(const std::string& chunk, const TimestampColumn* column,
+                                      absl::Status* status) {
+  std::unique_ptr<model::SampleIterator> it =
+      NewPackedChunkIterator(chunk, INT64_MIN, INT64_MAX, column);
+  std::vector<model::Sample> out;
+  while (it->Next()) out.push_back(it->At());
+  *status = it->status();
+  return out;
+}
+
+TEST(PackedChunkTest, SharedTimestampColumnRoundTrips) {
+  const std::vector<model::Sample> samples = JitteredScrapes(720, 3);
+  const TimestampColumn timestamps = TimestampsOf(samples);
+  const uint64_t id = TimestampColumnId(timestamps);
+  const std::string chunk = EncodePackedChunk(samples, id);
+  EXPECT_EQ(PackedChunkTimestampColumn(chunk), id);
+  EXPECT_EQ(PackedChunkTimestampColumn(EncodePackedChunk(samples)), std::nullopt);
+  // Jittered timestamps cost a packed chunk more than 2 bits a sample; naming a column, none.
+  EXPECT_LT(chunk.size() + samples.size() / 4, EncodePackedChunk(samples).size());
+
+  absl::StatusOr<TimestampColumn> column = DecodeTimestampColumn(EncodeTimestampColumn(timestamps));
+  ASSERT_TRUE(column.ok()) << column.status();
+  EXPECT_EQ(*column, timestamps);
+  absl::Status status;
+  const std::vector<model::Sample> got = DecodeWith(chunk, &*column, &status);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(got.size(), samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    EXPECT_EQ(got[i].timestamp_ms, samples[i].timestamp_ms);
+    EXPECT_EQ(std::bit_cast<uint64_t>(got[i].value), std::bit_cast<uint64_t>(samples[i].value));
+  }
+  ChunkMeta meta;
+  ASSERT_TRUE(ReadChunkMeta(chunk, &meta).ok());
+  EXPECT_EQ(meta.num_samples, 720);
+  EXPECT_EQ(meta.min_time_ms, samples.front().timestamp_ms);
+  EXPECT_EQ(meta.max_time_ms, samples.back().timestamp_ms);
+}
+
+TEST(PackedChunkTest, ChunkWithoutItsColumnOrWithAnotherIsDataLoss) {
+  const std::vector<model::Sample> samples = JitteredScrapes(300, 4);
+  const TimestampColumn timestamps = TimestampsOf(samples);
+  const std::string chunk = EncodePackedChunk(samples, TimestampColumnId(timestamps));
+  absl::Status status;
+  // The generic decoder has no column to give it.
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  EXPECT_FALSE(it->Next());
+  EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(DecodeWith(chunk, nullptr, &status).empty());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  const TimestampColumn shorter(timestamps.begin(), timestamps.end() - 1);
+  EXPECT_TRUE(DecodeWith(chunk, &shorter, &status).empty());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  TimestampColumn shifted = timestamps;
+  shifted.front() -= 1;
+  EXPECT_TRUE(DecodeWith(chunk, &shifted, &status).empty());
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(PackedChunkTest, ColumnIdsDependOnEveryTimestamp) {
+  const TimestampColumn timestamps = TimestampsOf(JitteredScrapes(500, 5));
+  const uint64_t id = TimestampColumnId(timestamps);
+  EXPECT_EQ(id, TimestampColumnId(timestamps));
+  for (size_t i = 0; i < timestamps.size(); i += 37) {
+    TimestampColumn changed = timestamps;
+    changed[i] += 1;
+    EXPECT_NE(TimestampColumnId(changed), id) << i;
+  }
+  EXPECT_NE(TimestampColumnId(absl::MakeConstSpan(timestamps).subspan(1)), id);
+}
+
+TEST(PackedChunkTest, CorruptColumnsAreDataLossNeverACrash) {
+  const TimestampColumn timestamps = TimestampsOf(JitteredScrapes(400, 6));
+  const std::string column = EncodeTimestampColumn(timestamps);
+  for (size_t n = 0; n < column.size(); ++n) {
+    EXPECT_EQ(DecodeTimestampColumn(column.substr(0, n)).status().code(),
+              absl::StatusCode::kDataLoss)
+        << n;
+  }
+  EXPECT_EQ(DecodeTimestampColumn(column + "x").status().code(), absl::StatusCode::kDataLoss);
+  std::mt19937_64 rng(8);
+  for (int round = 0; round < 500; ++round) {
+    std::string bad = column;
+    bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
+    absl::StatusOr<TimestampColumn> decoded = DecodeTimestampColumn(bad);
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+      continue;
+    }
+    for (size_t i = 1; i < decoded->size(); ++i) EXPECT_GT((*decoded)[i], (*decoded)[i - 1]);
+  }
+}
+
+}  // namespace
+}  // namespace kura::storage
