@@ -32,6 +32,7 @@ namespace {
 // A day at 5s in one chunk; a query over a narrow range decodes at most this many samples of
 // a series per partition.
 constexpr size_t kCompactedChunkMaxSamples = 16384;
+static_assert(kCompactedChunkMaxSamples <= kMaxPackedChunkSamples);
 // Series merged per hold of the writers' lock, so ingest waits only briefly.
 constexpr size_t kSeriesPerLock = 256;
 

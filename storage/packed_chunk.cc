@@ -2,9 +2,10 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <bit>
-#include <optional>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,11 +18,20 @@ namespace {
 // 9: most of zstd's ratio on these columns at a fraction of its top levels' CPU; compaction
 // runs in the background, once per partition.
 constexpr int kZstdLevel = 9;
-// The value column's mode byte: XOR words, or decimal deltas at scale mode - 1.
+// The value column's mode byte: XOR words, decimal deltas at scale mode - 1, or bit-packed
+// deltas of the bit patterns.
 constexpr uint8_t kXorMode = 0;
+constexpr uint8_t kBitDeltaMode = chunk_format::kMaxDecimalScale + 2;
 // Set in the mode byte when the chunk's timestamps are a shared column: its id follows.
 constexpr uint8_t kSharedTimestampsFlag = 0x80;
-// A timestamp varint plus a value varint (or word) at most.
+// Values per bit-packed block: small enough that an outlier (a reset, a sign flip) widens few
+// values, large enough that the width byte is a small share of a block.
+constexpr size_t kBlockValues = 32;
+// Set in a block's width byte when its deltas are stored as they are, not zigzag-encoded.
+constexpr uint8_t kUnsignedBlock = 0x80;
+// A block's packed bits, plus room for the 9-byte window that reads or writes one value.
+constexpr size_t kBlockBufferBytes = kBlockValues * 8 + 9;
+// A timestamp varint plus a value varint (or word, or word and block header) at most.
 constexpr uint64_t kMaxBytesPerSample = 20;
 
 void PutVarint(std::string* dst, uint64_t v) {
@@ -54,6 +64,92 @@ uint64_t UnZigZag(uint64_t v) { return (v >> 1) ^ (~(v & 1) + 1); }
 void PutInt64(std::string* dst, int64_t v) {
   const uint64_t u = static_cast<uint64_t>(v);
   for (int shift = 56; shift >= 0; shift -= 8) dst->push_back(static_cast<char>(u >> shift));
+}
+
+uint64_t LoadLittleEndian64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+void StoreLittleEndian64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Appends the bit-delta value column: the first value's bits as an 8-byte big-endian word (a
+// delta from 0 would widen the whole first block), then the others in blocks of kBlockValues:
+// a width byte w (0..64), then each zigzag delta of the bit patterns from the previous value in
+// w bits, least significant bit first, the block padded with zero bits to a whole byte.
+void PutBitDeltas(std::string* dst, absl::Span<const model::Sample> samples) {
+  uint64_t prev = std::bit_cast<uint64_t>(samples.front().value);
+  PutInt64(dst, static_cast<int64_t>(prev));
+  uint64_t deltas[kBlockValues];
+  for (size_t begin = 1; begin < samples.size(); begin += kBlockValues) {
+    const size_t n = std::min(kBlockValues, samples.size() - begin);
+    uint64_t any = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t bits = std::bit_cast<uint64_t>(samples[begin + i].value);
+      deltas[i] = bits - prev;  // wraps, like the decoder's addition
+      prev = bits;
+      any |= deltas[i];
+    }
+    // A block of a rising counter has no negative delta, and then needs no sign bit.
+    const bool unsigned_deltas = static_cast<int64_t>(any) >= 0;
+    if (!unsigned_deltas) {
+      any = 0;
+      for (size_t i = 0; i < n; ++i) any |= deltas[i] = ZigZag(deltas[i]);
+    }
+    const int width = std::bit_width(any);
+    dst->push_back(static_cast<char>(width | (unsigned_deltas ? kUnsignedBlock : 0)));
+    uint8_t buf[kBlockBufferBytes] = {};
+    for (size_t i = 0; i < n; ++i) {
+      const size_t pos = i * width;
+      const int shift = static_cast<int>(pos & 7);
+      uint8_t* p = buf + (pos >> 3);
+      StoreLittleEndian64(p, LoadLittleEndian64(p) | (deltas[i] << shift));
+      // shift > 0 here, so the shift below is in range.
+      if (shift + width > 64) p[8] |= static_cast<uint8_t>(deltas[i] >> (64 - shift));
+    }
+    dst->append(reinterpret_cast<const char*>(buf), (n * width + 7) / 8);
+  }
+}
+
+// Reads the bit-delta column into the values of `samples`; false if `in` ends early or a block
+// is malformed (a width above 64, nonzero padding).
+bool GetBitDeltas(std::string_view* in, absl::Span<model::Sample> samples) {
+  if (in->size() < 8) return false;
+  uint64_t bits = chunk_format::GetBigEndian(*in, 0, 8);
+  in->remove_prefix(8);
+  samples.front().value = std::bit_cast<double>(bits);
+  for (size_t begin = 1; begin < samples.size(); begin += kBlockValues) {
+    const size_t n = std::min(kBlockValues, samples.size() - begin);
+    if (in->empty()) return false;
+    const uint8_t block_header = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    const int width = block_header & ~kUnsignedBlock;
+    const bool unsigned_deltas = (block_header & kUnsignedBlock) != 0;
+    if (width > 64) return false;
+    const size_t num_bits = n * width;
+    const size_t num_bytes = (num_bits + 7) / 8;
+    if (in->size() < num_bytes) return false;
+    // A zero-padded copy, so that every value is read with the same 9-byte window.
+    uint8_t buf[kBlockBufferBytes] = {};
+    std::memcpy(buf, in->data(), num_bytes);
+    in->remove_prefix(num_bytes);
+    if ((num_bits & 7) != 0 && (buf[num_bytes - 1] >> (num_bits & 7)) != 0) return false;
+    const uint64_t mask = width == 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t pos = i * width;
+      const int shift = static_cast<int>(pos & 7);
+      const uint8_t* p = buf + (pos >> 3);
+      uint64_t delta = LoadLittleEndian64(p) >> shift;
+      if (shift + width > 64) delta |= static_cast<uint64_t>(p[8]) << (64 - shift);
+      delta &= mask;
+      bits += unsigned_deltas ? delta : UnZigZag(delta);
+      samples[begin + i].value = std::bit_cast<double>(bits);
+    }
+  }
+  return true;
 }
 
 // The smallest decimal scale at which every value is exactly DecimalValue(scaled, scale), so
@@ -132,7 +228,9 @@ bool ParsePackedHeader(std::string_view* in, PackedHeader* header) {
     header->timestamp_column = chunk_format::GetBigEndian(*in, 0, 8);
     in->remove_prefix(8);
   }
-  return header->mode <= chunk_format::kMaxDecimalScale + 1 &&
+  // Larger counts are never written; the bound keeps what a corrupt header can make the
+  // decoder allocate (kMaxBytesPerSample per sample) small.
+  return header->count <= kMaxPackedChunkSamples && header->mode <= kBitDeltaMode &&
          header->min_time_ms <= header->max_time_ms;
 }
 
@@ -198,13 +296,24 @@ absl::Status PackedChunkIterator::Decode(std::string_view chunk,
   if (shared && timestamps == nullptr) {
     return absl::DataLossError("packed chunk without its timestamp column");
   }
-  // Every sample takes at least one byte per column (the first none for its timestamp), so a
-  // count the payload cannot hold is corrupt before anything is allocated for it.
-  const uint64_t timestamp_bytes = shared ? 0 : header.count - 1;
+  // The zstd frame holds the timestamps unless they are shared, and the values unless they are
+  // bit deltas (those follow it). Every timestamp but the first takes at least a byte there,
+  // and so does every value, so a count the frame cannot hold is corrupt before anything is
+  // allocated for it; a frame that would hold nothing is left out.
+  const uint64_t min_frame_bytes =
+      (shared ? 0 : header.count - 1) + (header.mode == kBitDeltaMode ? 0 : header.count);
   std::string payload;
-  if (!Decompress(chunk, header.count + timestamp_bytes, header.count * kMaxBytesPerSample,
-                  &payload)) {
-    return corrupt;
+  std::string_view raw_values = chunk;
+  if (min_frame_bytes > 0) {
+    if (header.mode == kBitDeltaMode) {
+      const size_t frame_size = ZSTD_findFrameCompressedSize(chunk.data(), chunk.size());
+      if (ZSTD_isError(frame_size) || frame_size > chunk.size()) return corrupt;
+      raw_values = chunk.substr(frame_size);
+      chunk = chunk.substr(0, frame_size);
+    }
+    if (!Decompress(chunk, min_frame_bytes, header.count * kMaxBytesPerSample, &payload)) {
+      return corrupt;
+    }
   }
   std::string_view in = payload;
   std::vector<int64_t> own_timestamps;
@@ -220,6 +329,10 @@ absl::Status PackedChunkIterator::Decode(std::string_view chunk,
   }
   samples_.resize(header.count);
   for (uint64_t i = 0; i < header.count; ++i) samples_[i].timestamp_ms = (*timestamps)[i];
+  if (header.mode == kBitDeltaMode) {
+    if (!in.empty() || !GetBitDeltas(&raw_values, absl::MakeSpan(samples_))) return corrupt;
+    return raw_values.empty() ? absl::OkStatus() : corrupt;
+  }
   uint64_t bits = 0;
   int64_t scaled = 0;
   for (model::Sample& sample : samples_) {
@@ -240,10 +353,33 @@ absl::Status PackedChunkIterator::Decode(std::string_view chunk,
 
 }  // namespace
 
+namespace {
+
+// The header, then `payload` compressed unless it is empty, then `raw`.
+std::string FinishChunk(absl::Span<const model::Sample> samples, uint8_t mode,
+                        std::optional<uint64_t> timestamp_column, std::string_view payload,
+                        std::string_view raw = {}) {
+  std::string chunk(1, static_cast<char>(kPackedChunkVersion));
+  PutVarint(&chunk, samples.size());
+  PutInt64(&chunk, samples.front().timestamp_ms);
+  PutInt64(&chunk, samples.back().timestamp_ms);
+  if (timestamp_column.has_value()) {
+    chunk.push_back(static_cast<char>(mode | kSharedTimestampsFlag));
+    PutInt64(&chunk, static_cast<int64_t>(*timestamp_column));
+  } else {
+    chunk.push_back(static_cast<char>(mode));
+  }
+  if (!payload.empty()) AppendCompressed(payload, &chunk);
+  chunk.append(raw);
+  return chunk;
+}
+
+}  // namespace
+
 std::string EncodePackedChunk(absl::Span<const model::Sample> samples,
                               std::optional<uint64_t> timestamp_column) {
   std::string payload;
-  payload.reserve(samples.size() * 4);
+  payload.reserve(samples.size() * 10);
   if (!timestamp_column.has_value()) {
     std::vector<int64_t> timestamps(samples.size());
     for (size_t i = 0; i < samples.size(); ++i) timestamps[i] = samples[i].timestamp_ms;
@@ -257,27 +393,26 @@ std::string EncodePackedChunk(absl::Span<const model::Sample> samples,
       PutVarint(&payload, ZigZag(static_cast<uint64_t>(v - prev)));
       prev = v;
     }
-  } else {
-    uint64_t prev = 0;
-    for (const model::Sample& s : samples) {
-      const uint64_t bits = std::bit_cast<uint64_t>(s.value);
-      PutInt64(&payload, static_cast<int64_t>(bits ^ prev));
-      prev = bits;
-    }
+    return FinishChunk(samples, static_cast<uint8_t>(scale + 1), timestamp_column, payload);
   }
-  std::string chunk(1, static_cast<char>(kPackedChunkVersion));
-  PutVarint(&chunk, samples.size());
-  PutInt64(&chunk, samples.front().timestamp_ms);
-  PutInt64(&chunk, samples.back().timestamp_ms);
-  const uint8_t mode = scale >= 0 ? scale + 1 : kXorMode;
-  if (timestamp_column.has_value()) {
-    chunk.push_back(static_cast<char>(mode | kSharedTimestampsFlag));
-    PutInt64(&chunk, static_cast<int64_t>(*timestamp_column));
-  } else {
-    chunk.push_back(static_cast<char>(mode));
+  // Bit deltas win on floats that move by small amounts (counters, random walks); XOR words
+  // under zstd on values that repeat a few bit patterns. Which one is smaller shows only after
+  // compression, and compaction can afford to compress twice. The bit deltas stay outside the
+  // zstd frame: zstd finds nothing in them, and one frame's literal statistics for both columns
+  // cost the timestamps over a third of a byte per sample.
+  std::string values;
+  values.reserve(samples.size() * 8 + 8);
+  PutBitDeltas(&values, samples);
+  std::string bit_deltas =
+      FinishChunk(samples, kBitDeltaMode, timestamp_column, payload, values);
+  uint64_t prev = 0;
+  for (const model::Sample& s : samples) {
+    const uint64_t bits = std::bit_cast<uint64_t>(s.value);
+    PutInt64(&payload, static_cast<int64_t>(bits ^ prev));
+    prev = bits;
   }
-  AppendCompressed(payload, &chunk);
-  return chunk;
+  std::string xor_words = FinishChunk(samples, kXorMode, timestamp_column, payload);
+  return xor_words.size() < bit_deltas.size() ? xor_words : bit_deltas;
 }
 
 std::optional<uint64_t> PackedChunkTimestampColumn(std::string_view chunk) {
@@ -332,7 +467,7 @@ uint64_t TimestampColumnId(absl::Span<const int64_t> timestamps) {
 absl::Status ReadPackedChunkHeader(std::string_view chunk, int* num_samples, int64_t* min_time_ms,
                                    int64_t* max_time_ms) {
   PackedHeader header;
-  if (!ParsePackedHeader(&chunk, &header) || header.count > INT32_MAX) {
+  if (!ParsePackedHeader(&chunk, &header)) {
     return absl::DataLossError("bad packed chunk header");
   }
   *num_samples = static_cast<int>(header.count);

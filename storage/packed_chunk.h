@@ -1,11 +1,11 @@
 #pragma once
 
 // Packed chunks (format version 2): the denser encoding compaction writes for the chunks of
-// closed partitions. Timestamps as delta-of-delta varints and values either as decimal deltas
-// (when every value is a short decimal, checked bit for bit) or as XOR words, each column
-// entropy-coded together with zstd. Lossless for every bit pattern, like version 1, but read
-// whole: meant for long chunks (a series' day) that are read rarely and kept long. Layout in
-// docs/format/chunk.md.
+// closed partitions. Timestamps as delta-of-delta varints under zstd, and values as decimal
+// deltas (when every value is a short decimal, checked bit for bit), as XOR words under zstd, or
+// as bit-packed deltas of the bit patterns, whichever is smallest. Lossless for every bit
+// pattern, like version 1, but read whole: meant for long chunks (a series' day) that are read
+// rarely and kept long. Layout in docs/format/chunk.md.
 
 #include <cstdint>
 #include <memory>
@@ -24,9 +24,12 @@ namespace kura::storage {
 
 inline constexpr uint8_t kPackedChunkVersion = 2;
 
-// REQUIRES: `samples` is non-empty with ascending, unique timestamps. With a
-// `timestamp_column` id the chunk leaves its timestamps out and names that column instead
-// (the caller stores the column, EncodeTimestampColumn of the samples' timestamps, under it).
+// At most this many samples per packed chunk: a series' day at 1.3 s.
+inline constexpr uint64_t kMaxPackedChunkSamples = 1 << 16;
+
+// REQUIRES: `samples` holds 1 to kMaxPackedChunkSamples samples with ascending, unique
+// timestamps. With a `timestamp_column` id the chunk leaves its timestamps out and names that
+// column instead (the caller stores the column, EncodeTimestampColumn of the timestamps).
 std::string EncodePackedChunk(absl::Span<const model::Sample> samples,
                               std::optional<uint64_t> timestamp_column = std::nullopt);
 

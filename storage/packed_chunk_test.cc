@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -21,6 +22,50 @@ std::vector<model::Sample> Decode(const std::string& chunk, int64_t min_time_ms 
   while (it->Next()) out.push_back(it->At());
   EXPECT_TRUE(it->status().ok()) << it->status();
   return out;
+}
+
+// The value column's mode byte, after the version, the count varint and the two time bounds.
+int ModeOf(const std::string& chunk) {
+  size_t i = 1;
+  while (static_cast<uint8_t>(chunk[i]) & 0x80) ++i;
+  return static_cast<uint8_t>(chunk[i + 1 + 16]);
+}
+
+constexpr int kBitDeltaMode = 9;
+
+// Every byte string must decode to OK or DataLoss, in time order, and never crash.
+void ExpectOkOrDataLoss(const std::string& chunk) {
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  int64_t last = INT64_MIN;
+  bool first = true;
+  while (it->Next()) {
+    if (!first) {
+      EXPECT_GT(it->At().timestamp_ms, last);
+    }
+    first = false;
+    last = it->At().timestamp_ms;
+  }
+  EXPECT_TRUE(it->status().ok() || it->status().code() == absl::StatusCode::kDataLoss)
+      << it->status();
+}
+
+absl::StatusCode DecodeStatus(const std::string& chunk) {
+  std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  while (it->Next()) {
+  }
+  return it->status().code();
+}
+
+// A random walk of non-decimal floats: what bit deltas are for.
+std::vector<model::Sample> RandomWalk(std::mt19937_64* rng, size_t n, double start, double step) {
+  std::uniform_real_distribution<double> unit(-1, 1);
+  std::vector<model::Sample> samples;
+  double v = start;
+  for (size_t i = 0; i < n; ++i) {
+    samples.push_back({1700000000000 + static_cast<int64_t>(i) * 15000, v});
+    v += step * unit(*rng);
+  }
+  return samples;
 }
 
 void ExpectRoundTrip(const std::vector<model::Sample>& samples) {
@@ -144,6 +189,145 @@ TEST(PackedChunkTest, SmallerThanVersionOneOnScrapedData) {
   }
   const std::string chunk = EncodePackedChunk(samples);
   EXPECT_LT(static_cast<double>(chunk.size()) / samples.size(), 2.0);
+}
+
+TEST(PackedChunkTest, FloatRandomWalksAndCountersTakeBitDeltas) {
+  std::mt19937_64 rng(1);
+  const std::vector<model::Sample> walk = RandomWalk(&rng, 5760, 1234.5678, 0.01);
+  const std::string chunk = EncodePackedChunk(walk);
+  EXPECT_EQ(ModeOf(chunk), kBitDeltaMode);
+  // Steps of 1e-2 at 1234 are about 2^35 units in the last place: 36 bits and a sign.
+  EXPECT_LT(static_cast<double>(chunk.size()) / walk.size(), 5.0);
+  ExpectRoundTrip(walk);
+  // A counter of float increments that resets twice, and one that crosses many binades.
+  std::vector<model::Sample> counter;
+  double v = 0.25;
+  for (int i = 0; i < 3000; ++i) {
+    counter.push_back({i * 15000, v});
+    v = (i == 1000 || i == 2000) ? 0 : v + std::uniform_real_distribution<double>(0, 0.7)(rng);
+  }
+  EXPECT_EQ(ModeOf(EncodePackedChunk(counter)), kBitDeltaMode);
+  ExpectRoundTrip(counter);
+  std::vector<model::Sample> growing;
+  for (int i = 0; i < 2000; ++i) growing.push_back({i, std::exp(i * 0.3) + 1.0 / 3});
+  ExpectRoundTrip(growing);
+}
+
+TEST(PackedChunkTest, AdversarialBitPatternsAmongBitDeltas) {
+  // Special values in a series that is otherwise a random walk, so it stays in bit-delta mode:
+  // each makes its block 64 bits wide, and every pattern must still come back exactly.
+  const double specials[] = {model::StaleNaN(),
+                             std::bit_cast<double>(uint64_t{0x7ff8dead0000beef}),
+                             std::bit_cast<double>(uint64_t{0xfff0000000000001}),
+                             std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity(),
+                             -0.0,
+                             0.0,
+                             std::numeric_limits<double>::denorm_min(),
+                             -std::numeric_limits<double>::denorm_min(),
+                             std::numeric_limits<double>::max(),
+                             std::numeric_limits<double>::lowest(),
+                             std::bit_cast<double>(~uint64_t{0}),
+                             std::bit_cast<double>(uint64_t{0x8000000000000000}),
+                             -1234.5678};
+  std::mt19937_64 rng(2);
+  std::vector<model::Sample> samples = RandomWalk(&rng, 4000, 1234.5678, 0.01);
+  for (size_t i = 0; i < std::size(specials); ++i) {
+    samples[100 + i * 97].value = specials[i];
+    samples[101 + i * 97].value = specials[(i + 1) % std::size(specials)];
+  }
+  EXPECT_EQ(ModeOf(EncodePackedChunk(samples)), kBitDeltaMode);
+  ExpectRoundTrip(samples);
+  // A whole stretch of sign flips and huge jumps: blocks of width 64, zigzagged.
+  for (int i = 2000; i < 2100; ++i) {
+    samples[i].value = (i % 2 == 0 ? 1 : -1) * std::bit_cast<double>(rng() >> 1);
+  }
+  EXPECT_EQ(ModeOf(EncodePackedChunk(samples)), kBitDeltaMode);
+  ExpectRoundTrip(samples);
+}
+
+TEST(PackedChunkTest, ConstantStretchesAndPartialBlocks) {
+  std::mt19937_64 rng(3);
+  // Counts around the block size of 32 deltas, so that the last block is short or full.
+  for (size_t n : {1, 2, 3, 31, 32, 33, 34, 63, 64, 65, 66, 97, 1000, 1025}) {
+    ExpectRoundTrip(RandomWalk(&rng, n, 0.1 + 0.2, 1e-3));
+    // A constant non-decimal: width-0 blocks (XOR words may still be smaller).
+    std::vector<model::Sample> constant = RandomWalk(&rng, n, 1.0 / 3, 0);
+    ExpectRoundTrip(constant);
+  }
+  // Long constant stretches inside a random walk: width-0 blocks in bit-delta mode.
+  std::vector<model::Sample> samples = RandomWalk(&rng, 3000, 77.7777, 0.5);
+  for (int i = 500; i < 700; ++i) samples[i].value = samples[499].value;
+  for (int i = 2900; i < 3000; ++i) samples[i].value = samples[2899].value;
+  EXPECT_EQ(ModeOf(EncodePackedChunk(samples)), kBitDeltaMode);
+  ExpectRoundTrip(samples);
+}
+
+// 34 values one unit in the last place apart times 5: a width byte of 0x83 (3 bits, no sign)
+// for a block of 32 deltas in 12 bytes, then one for the last delta in one byte, 5 bits of it
+// padding. The value column is the chunk's last 8 + 13 + 2 bytes, outside the zstd frame.
+std::string SmallBitDeltaChunk() {
+  std::vector<model::Sample> samples;
+  for (int i = 0; i < 34; ++i) {
+    samples.push_back({i * 1000, std::bit_cast<double>(std::bit_cast<uint64_t>(1.0) + 5 * i)});
+  }
+  return EncodePackedChunk(samples);
+}
+
+TEST(PackedChunkTest, BitDeltaLayout) {
+  const std::string chunk = SmallBitDeltaChunk();
+  ASSERT_EQ(ModeOf(chunk), kBitDeltaMode);
+  ASSERT_GT(chunk.size(), 23u + 19u);
+  const std::string values = chunk.substr(chunk.size() - 23);
+  EXPECT_EQ(values.substr(0, 8), std::string("\x3f\xf0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(static_cast<uint8_t>(values[8]), 0x83);
+  EXPECT_EQ(static_cast<uint8_t>(values[8 + 13]), 0x83);
+  EXPECT_EQ(static_cast<uint8_t>(values[22]), 5);
+  // 5, 5, 5, ... in 3 bits each, least significant bit first: 101 101 10|1 101 101 1|...
+  EXPECT_EQ(static_cast<uint8_t>(values[9]), 0b01101101);
+  EXPECT_EQ(Decode(chunk).size(), 34u);
+}
+
+TEST(PackedChunkTest, MalformedBitDeltasAreDataLoss) {
+  const std::string chunk = SmallBitDeltaChunk();
+  const size_t values = chunk.size() - 23;
+  std::string bad = chunk;
+  bad[values + 8] = static_cast<char>(0x80 | 65);  // a width above 64
+  EXPECT_EQ(DecodeStatus(bad), absl::StatusCode::kDataLoss);
+  bad = chunk;
+  bad[chunk.size() - 1] |= 0x80;  // a padding bit set
+  EXPECT_EQ(DecodeStatus(bad), absl::StatusCode::kDataLoss);
+  bad = chunk;
+  bad[values + 8] = 64;  // wider than the bytes that follow
+  EXPECT_EQ(DecodeStatus(bad), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeStatus(chunk + '\0'), absl::StatusCode::kDataLoss);  // trailing byte
+  for (size_t n = 1; n < chunk.size(); ++n) {
+    EXPECT_EQ(DecodeStatus(chunk.substr(0, n)), absl::StatusCode::kDataLoss) << n;
+  }
+  // A count of 2^31 (beyond what is ever written) in front of a valid frame.
+  bad = chunk;
+  bad.replace(1, 1, "\x80\x80\x80\x80\x08");
+  EXPECT_EQ(DecodeStatus(bad), absl::StatusCode::kDataLoss);
+}
+
+TEST(PackedChunkTest, DamagedBitDeltaChunksAreOkOrDataLoss) {
+  std::mt19937_64 rng(11);
+  std::vector<model::Sample> samples = RandomWalk(&rng, 300, 5.5555, 0.001);
+  samples[150].value = -0.0;
+  samples[151].value = model::StaleNaN();
+  const std::string chunk = EncodePackedChunk(samples);
+  ASSERT_EQ(ModeOf(chunk), kBitDeltaMode);
+  for (size_t n = 0; n < chunk.size(); ++n) {
+    EXPECT_EQ(DecodeStatus(chunk.substr(0, n)), absl::StatusCode::kDataLoss) << n;
+  }
+  for (int round = 0; round < 2000; ++round) {
+    std::string bad = chunk;
+    for (int flips = 1 + static_cast<int>(rng() % 3); flips > 0; --flips) {
+      bad[1 + rng() % (bad.size() - 1)] ^= static_cast<char>(1 + rng() % 255);
+    }
+    ExpectOkOrDataLoss(bad);
+    ExpectOkOrDataLoss(bad.substr(0, rng() % bad.size()));
+  }
 }
 
 }  // namespace
