@@ -21,6 +21,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "storage/chunk_decoder.h"
@@ -85,10 +86,41 @@ rocksdb::WriteOptions Node::Rep::IndexWriteOptions() const {
   return options;
 }
 
-rocksdb::WriteOptions Node::Rep::CheckpointWriteOptions() const {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
+std::string Node::Rep::CheckpointFilePath() const {
+  return (std::filesystem::path(options_.data_dir) / "checkpoint.sst.tmp").string();
+}
+
+// The open chunks go into RocksDB as one table file, ingested atomically: a write batch and
+// the memtable holding it would each take as much memory as every open chunk together (tens of
+// MiB at 100k series), and the memtable would then be flushed into the same file anyway.
+absl::Status Node::Rep::WriteCheckpointChunks() {
+  std::vector<const HeadSeries*> open;
+  open.reserve(head_.num_series());
+  head_.ForEach([&](const HeadSeries& series) {
+    if (series.chunk.num_samples() > 0) open.push_back(&series);
+  });
+  if (open.empty()) return absl::OkStatus();
+  // A table's keys are written in order; checkpoint keys sort by ref.
+  std::sort(open.begin(), open.end(),
+            [](const HeadSeries* a, const HeadSeries* b) { return a->ref < b->ref; });
+  const std::string path = CheckpointFilePath();
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(head_family_),
+                                head_family_);
+  RETURN_IF_ERROR(FromRocksDB(writer.Open(path), "writing a checkpoint"));
+  for (const HeadSeries* series : open) {
+    const std::string_view bytes = series->chunk.bytes();
+    RETURN_IF_ERROR(FromRocksDB(
+        writer.Put(CheckpointChunkKey(series->ref), rocksdb::Slice(bytes.data(), bytes.size())),
+        "writing a checkpoint"));
+  }
+  RETURN_IF_ERROR(FromRocksDB(writer.Finish(), "writing a checkpoint"));
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;  // a hard link, not a copy
+  const absl::Status ingested =
+      FromRocksDB(db_->IngestExternalFile(head_family_, {path}, ingest), "ingesting a checkpoint");
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+  return ingested;
 }
 
 // ---- Write -------------------------------------------------------------------------------
@@ -350,14 +382,7 @@ absl::Status Node::Rep::Checkpoint() {
   RETURN_IF_ERROR(FlushPendingChunks());
   // Records appended from here on go to the new segment; the head holds everything before.
   ASSIGN_OR_RETURN(const uint64_t first_kept, wal_->Rotate());
-  rocksdb::WriteBatch wb;
-  head_.ForEach([&](const HeadSeries& series) {
-    if (series.chunk.num_samples() == 0) return;
-    wb.Put(head_family_, CheckpointChunkKey(series.ref),
-           rocksdb::Slice(series.chunk.bytes().data(), series.chunk.bytes().size()))
-        .PermitUncheckedError();
-  });
-  RETURN_IF_ERROR(FromRocksDB(db_->Write(CheckpointWriteOptions(), &wb), "writing a checkpoint"));
+  RETURN_IF_ERROR(WriteCheckpointChunks());
   RETURN_IF_ERROR(wal_->Truncate(first_kept));
   // Flushing the memtables lets RocksDB drop its log too, so what it replays on open is bounded
   // like our WAL. In the background: ingest does not wait for it.

@@ -32,7 +32,7 @@ struct NodeOptions {
   // series' newest is accepted (durably, and read in order); zero accepts none, as Prometheus.
   absl::Duration out_of_order_window = absl::ZeroDuration();
   // Bounds the node's memory: RocksDB's block cache gets a quarter (one LRU cache shared by
-  // every column family, index and filter blocks included), its memtables an eighth (one write
+  // every column family, index and filter blocks included), its memtables a 32nd (one write
   // buffer manager) and the head the rest. A head over its share first writes its open chunks
   // out early; if it stays over, writes that would add series to the head get Unavailable (503,
   // which senders retry) until series go idle. At least 4 MiB.

@@ -23,7 +23,11 @@ constexpr size_t kFamilyWriteBufferBytes = size_t{32} << 20;
 MemoryShares SplitMemoryBudget(int64_t budget_bytes) {
   MemoryShares shares;
   shares.block_cache_bytes = budget_bytes / 4;
-  shares.memtable_bytes = budget_bytes / 8;
+  // Memtables hold little but bursts: the WAL is not in RocksDB and checkpoints are ingested
+  // as table files, so what passes through them is new series' index entries and chunks as
+  // they close, all at once for series scraped together. A small share flushes those bursts
+  // early instead of holding them.
+  shares.memtable_bytes = budget_bytes / 32;
   shares.head_bytes = budget_bytes - shares.block_cache_bytes - shares.memtable_bytes;
   return shares;
 }

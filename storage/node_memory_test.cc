@@ -18,8 +18,8 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr int64_t kBudgetBytes = int64_t{8} << 20;
-// SplitMemoryBudget's head share of kBudgetBytes: all but a quarter and an eighth.
-constexpr int64_t kHeadShareBytes = kBudgetBytes - kBudgetBytes / 4 - kBudgetBytes / 8;
+// SplitMemoryBudget's head share of kBudgetBytes: all but a quarter and a 32nd.
+constexpr int64_t kHeadShareBytes = kBudgetBytes - kBudgetBytes / 4 - kBudgetBytes / 32;
 
 model::Labels SeriesLabels(int i) {
   return model::Labels::FromUnsorted(

@@ -169,7 +169,10 @@ class Node::Rep {
   // Synced as options_.sync_wal asks, for index entries and chunks.
   rocksdb::WriteOptions IndexWriteOptions() const;
   // Always synced: the WAL segments a checkpoint replaces are deleted right after it.
-  rocksdb::WriteOptions CheckpointWriteOptions() const;
+  // Writes every open chunk of the head as the checkpoint's chunks, durably.
+  absl::Status WriteCheckpointChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Where a checkpoint's table file is built before RocksDB takes it in.
+  std::string CheckpointFilePath() const;
 
   // The series of `refs` as a reader sees them: head chunks copied, tombstones attached.
   std::vector<ChunkSeriesData> SeriesData(const PostingsList& refs, int64_t min_time_ms,

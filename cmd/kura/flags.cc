@@ -120,7 +120,7 @@ void AddStorageFlags(CLI::App* app, storage::NodeOptions* node) {
                          "Accept samples up to this much older than their series' newest "
                          "(Prometheus's out_of_order_time_window); 0 accepts none.");
   AddFlag(app, "--storage.memory-budget", &node->memory_budget_bytes,
-          "Memory for the block cache (1/4), memtables (1/8) and head (the rest), e.g. 2GiB; past "
+          "Memory for the block cache (1/4), memtables (1/32) and head (the rest), e.g. 2GiB; past "
           "it the head writes chunks out early, then refuses new series with 503. At least 4MiB.")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("1GiB");
