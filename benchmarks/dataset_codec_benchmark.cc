@@ -113,27 +113,30 @@ void ReportSizes(benchmark::State& state, Codec codec) {
   }
 }
 
-// Packed chunks naming a shared timestamp column, and each distinct column once, as
-// compaction stores a partition.
+TimestampColumn TimestampsOf(const std::vector<model::Sample>& samples) {
+  TimestampColumn timestamps;
+  for (const model::Sample& sample : samples) timestamps.push_back(sample.timestamp_ms);
+  return timestamps;
+}
+
+// Packed chunks naming a shared timestamp column, as compaction stores a partition.
+size_t SharedPackedBytes(const std::vector<model::Sample>& samples) {
+  return EncodePackedChunk(samples, TimestampColumnId(TimestampsOf(samples))).size();
+}
+
 void BM_PackedChunkSharedTimestamps(benchmark::State& state) {
-  const std::vector<SeriesSamples>& series = DatasetSeries();
-  size_t chunk_bytes = 0;
+  ReportSizes(state, SharedPackedBytes);
+  // Each distinct column is stored once.
+  absl::flat_hash_set<uint64_t> columns;
   size_t column_bytes = 0;
   size_t samples = 0;
-  absl::flat_hash_set<uint64_t> columns;
-  for (auto _ : state) {
-    chunk_bytes = column_bytes = samples = 0;
-    columns.clear();
-    for (const SeriesSamples& s : series) {
-      std::vector<int64_t> timestamps;
-      for (const model::Sample& sample : s.samples) timestamps.push_back(sample.timestamp_ms);
-      const uint64_t id = TimestampColumnId(timestamps);
-      if (columns.insert(id).second) column_bytes += EncodeTimestampColumn(timestamps).size();
-      chunk_bytes += EncodePackedChunk(s.samples, id).size();
-      samples += s.samples.size();
+  for (const SeriesSamples& s : DatasetSeries()) {
+    const TimestampColumn timestamps = TimestampsOf(s.samples);
+    if (columns.insert(TimestampColumnId(timestamps)).second) {
+      column_bytes += EncodeTimestampColumn(timestamps).size();
     }
+    samples += s.samples.size();
   }
-  state.counters["bytes_per_sample"] = static_cast<double>(chunk_bytes + column_bytes) / samples;
   state.counters["columns"] = static_cast<double>(columns.size());
   state.counters["column_bytes_per_sample"] = static_cast<double>(column_bytes) / samples;
 }

@@ -1,5 +1,6 @@
 #include "storage/chunk_series_set.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/status_macros.h"
@@ -12,44 +13,65 @@
 namespace kura::storage {
 namespace {
 
+// Sources overlap rarely (the head's chunks follow the written ones), so the merge runs on
+// from the source it last took while that one stays below every other source's next sample:
+// one virtual Next and At per sample then, not a scan of every source.
 class MergingIterator : public model::SampleIterator {
  public:
   explicit MergingIterator(std::vector<std::unique_ptr<model::SampleIterator>> sources)
-      : sources_(std::move(sources)), has_(sources_.size(), false) {}
+      : sources_(std::move(sources)), heads_(sources_.size()), has_(sources_.size(), false) {}
 
   bool Next() override {
     if (!started_) {
       for (size_t i = 0; i < sources_.size(); ++i) Advance(i);
       started_ = true;
+    } else if (current_ >= 0) {
+      // The samples of equal timestamps in the other sources were skipped with it already.
+      Advance(static_cast<size_t>(current_));
+      if (has_[current_] && heads_[current_].timestamp_ms < others_min_ && status_.ok()) {
+        return true;
+      }
     }
+    if (!status_.ok()) return false;
     int best = -1;
     for (size_t i = 0; i < sources_.size(); ++i) {
-      if (has_[i] &&
-          (best < 0 || sources_[i]->At().timestamp_ms < sources_[best]->At().timestamp_ms)) {
+      if (has_[i] && (best < 0 || heads_[i].timestamp_ms < heads_[best].timestamp_ms)) {
         best = static_cast<int>(i);
       }
     }
-    if (best < 0 || !status_.ok()) return false;
-    current_ = sources_[best]->At();
+    current_ = best;
+    if (best < 0) return false;
+    // Of equal timestamps the first source's sample is kept; the others' are skipped.
+    const int64_t t = heads_[best].timestamp_ms;
+    others_min_ = INT64_MAX;
     for (size_t i = 0; i < sources_.size(); ++i) {
-      while (has_[i] && sources_[i]->At().timestamp_ms <= current_.timestamp_ms) Advance(i);
+      if (static_cast<int>(i) == best) continue;
+      while (has_[i] && heads_[i].timestamp_ms <= t) Advance(i);
+      if (has_[i]) others_min_ = std::min(others_min_, heads_[i].timestamp_ms);
     }
     return status_.ok();
   }
 
-  model::Sample At() const override { return current_; }
+  model::Sample At() const override { return heads_[current_]; }
   absl::Status status() const override { return status_; }
 
  private:
   void Advance(size_t i) {
     has_[i] = sources_[i]->Next();
-    if (!has_[i] && status_.ok()) status_ = sources_[i]->status();
+    if (has_[i]) {
+      heads_[i] = sources_[i]->At();
+    } else if (status_.ok()) {
+      status_ = sources_[i]->status();
+    }
   }
 
   std::vector<std::unique_ptr<model::SampleIterator>> sources_;
+  std::vector<model::Sample> heads_;  // each source's current sample, where has_
   std::vector<bool> has_;
   bool started_ = false;
-  model::Sample current_;
+  int current_ = -1;  // the source of At()
+  // The smallest next timestamp of the sources other than current_.
+  int64_t others_min_ = INT64_MAX;
   absl::Status status_;
 };
 
@@ -234,6 +256,7 @@ class ChunkSeriesSet : public model::SeriesSet {
 
 std::unique_ptr<model::SampleIterator> NewMergingIterator(
     std::vector<std::unique_ptr<model::SampleIterator>> sources) {
+  if (sources.size() == 1) return std::move(sources.front());
   return std::make_unique<MergingIterator>(std::move(sources));
 }
 

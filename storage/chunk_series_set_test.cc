@@ -1,5 +1,7 @@
 #include "storage/chunk_series_set.h"
 
+#include <map>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -39,6 +41,33 @@ TEST(MergingIteratorTest, OrdersAndDropsDuplicatesKeepingTheFirstSource) {
   const std::vector<std::pair<int64_t, double>> want = {{1, 1}, {2, 2}, {3, 3}, {5, 5}, {6, 6}};
   EXPECT_EQ(Drain(*it), want);
   EXPECT_TRUE(it->status().ok());
+}
+
+TEST(MergingIteratorTest, MatchesAReferenceMergeOnRandomOverlaps) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    const int num_sources = 1 + static_cast<int>(rng() % 4);
+    std::vector<std::unique_ptr<model::SampleIterator>> sources;
+    // Reference: of each timestamp, the first source's value.
+    std::map<int64_t, double> want;
+    for (int s = 0; s < num_sources; ++s) {
+      std::vector<model::Sample> samples;
+      // Runs of consecutive timestamps with gaps, so sources interleave in long and short runs.
+      int64_t t = static_cast<int64_t>(rng() % 50);
+      const int n = static_cast<int>(rng() % 40);
+      for (int i = 0; i < n; ++i) {
+        t += rng() % 4 == 0 ? 1 + static_cast<int64_t>(rng() % 20) : 1;
+        samples.push_back({t, static_cast<double>(s * 1000 + i)});
+        want.emplace(t, samples.back().value);
+      }
+      sources.push_back(std::make_unique<VectorIterator>(std::move(samples)));
+    }
+    std::unique_ptr<model::SampleIterator> it = NewMergingIterator(std::move(sources));
+    const std::vector<std::pair<int64_t, double>> expected(want.begin(), want.end());
+    EXPECT_EQ(Drain(*it), expected) << round;
+    EXPECT_TRUE(it->status().ok());
+    EXPECT_FALSE(it->Next());
+  }
 }
 
 TEST(MergingIteratorTest, ReportsASourceError) {
