@@ -36,25 +36,16 @@ void BitWriter::WriteUvarint(uint64_t value) {
 
 void BitWriter::WriteVarint(int64_t value) { WriteUvarint(ZigzagEncode(value)); }
 
-void BitReader::Refill() {
-  const size_t n = std::min<size_t>(8, in_.size() - pos_);
-  buffer_ = 0;
-  for (size_t i = 0; i < n; ++i) {
-    buffer_ = (buffer_ << 8) | static_cast<uint8_t>(in_[pos_ + i]);
-  }
-  pos_ += n;
-  buffered_bits_ = static_cast<int>(n * 8);
-}
-
 bool BitReader::ReadBitsSlow(int num_bits, uint64_t* value) {
   if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
+  // The stream's last bytes (or no bits at all): a byte at a time.
   uint64_t result = 0;
   while (num_bits > 0) {
-    if (buffered_bits_ == 0) Refill();
-    const int take = std::min(num_bits, buffered_bits_);
-    buffered_bits_ -= take;
-    const uint64_t part = (buffer_ >> buffered_bits_) & LowMask(take);
-    result = take == 64 ? part : (result << take) | part;
+    const int used = static_cast<int>(bit_pos_ & 7);
+    const int take = std::min(num_bits, 8 - used);
+    const auto byte = static_cast<uint8_t>(in_[bit_pos_ >> 3]);
+    result = (result << take) | ((byte >> (8 - used - take)) & LowMask(take));
+    bit_pos_ += static_cast<size_t>(take);
     num_bits -= take;
   }
   *value = result;

@@ -3,8 +3,10 @@
 // BitWriter and BitReader: the two ends of the most-significant-bit-first bit stream that chunks
 // are made of (docs/format/chunk.md).
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -56,9 +58,16 @@ class BitReader {
   // Reads `num_bits` bits into the low bits of *value. Returns false, leaving *value
   // unspecified, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
   bool ReadBits(int num_bits, uint64_t* value) {
-    if (num_bits < buffered_bits_) {  // Fast path: the bits are buffered (and num_bits < 64).
-      buffered_bits_ -= num_bits;
-      *value = (buffer_ >> buffered_bits_) & ((uint64_t{1} << num_bits) - 1);
+    // Fast path, all but the stream's last 9 bytes: one unaligned load of the 8 bytes holding
+    // the next bits, and the byte after for what a shift moved out.
+    const size_t byte = bit_pos_ >> 3;
+    if (num_bits > 0 && byte + 9 <= in_.size()) {
+      const int shift = static_cast<int>(bit_pos_ & 7);
+      const auto* p = reinterpret_cast<const uint8_t*>(in_.data()) + byte;
+      uint64_t window = LoadBigEndian64(p) << shift;
+      if (shift > 0) window |= p[8] >> (8 - shift);
+      *value = window >> (64 - num_bits);
+      bit_pos_ += static_cast<size_t>(num_bits);
       return true;
     }
     return ReadBitsSlow(num_bits, value);
@@ -74,17 +83,19 @@ class BitReader {
   bool ReadVarint(int64_t* value);
 
   // Bits not yet read.
-  size_t remaining_bits() const { return (in_.size() - pos_) * 8 + buffered_bits_; }
+  size_t remaining_bits() const { return in_.size() * 8 - bit_pos_; }
 
  private:
+  static uint64_t LoadBigEndian64(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof(v));
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return v;
+  }
   bool ReadBitsSlow(int num_bits, uint64_t* value);
-  // Loads up to 8 more bytes into buffer_. REQUIRES: buffered_bits_ == 0.
-  void Refill();
 
   std::string_view in_;
-  size_t pos_ = 0;       // Next byte of in_ to load into buffer_.
-  uint64_t buffer_ = 0;  // The low buffered_bits_ bits are the next bits of the stream.
-  int buffered_bits_ = 0;
+  size_t bit_pos_ = 0;  // The next bit of in_ to read, counted from its first byte's top bit.
 };
 
 inline uint64_t ZigzagEncode(int64_t v) {
