@@ -52,6 +52,17 @@ bool BitReader::ReadBitsSlow(int num_bits, uint64_t* value) {
   return true;
 }
 
+bool BitReader::ReadOnesSlow(int max_ones, int* ones) {
+  *ones = 0;
+  while (*ones < max_ones) {
+    bool one;
+    if (!ReadBit(&one)) return false;
+    if (!one) break;
+    ++*ones;
+  }
+  return true;
+}
+
 bool BitReader::ReadUvarint(uint64_t* value) {
   uint64_t result = 0;
   // 10 groups of 7 bits hold 64 bits; the 10th may only carry the top bit.

@@ -78,6 +78,21 @@ class BitReader {
     *bit = v != 0;
     return true;
   }
+  // Reads a unary prefix: ones up to the first zero (which is consumed too), or `max_ones` ones
+  // (then no zero follows). *ones is how many. REQUIRES: 0 < max_ones < 64.
+  bool ReadOnes(int max_ones, int* ones) {
+    const size_t byte = bit_pos_ >> 3;
+    if (byte + 9 <= in_.size()) {
+      const int shift = static_cast<int>(bit_pos_ & 7);
+      const auto* p = reinterpret_cast<const uint8_t*>(in_.data()) + byte;
+      // 57 or more valid bits: enough for any prefix in use.
+      const int n = std::countl_one(LoadBigEndian64(p) << shift);
+      *ones = n < max_ones ? n : max_ones;
+      bit_pos_ += static_cast<size_t>(n < max_ones ? n + 1 : max_ones);
+      return true;
+    }
+    return ReadOnesSlow(max_ones, ones);
+  }
   // Returns false on truncation or on a varint longer than 64 bits.
   bool ReadUvarint(uint64_t* value);
   bool ReadVarint(int64_t* value);
@@ -93,6 +108,7 @@ class BitReader {
     return v;
   }
   bool ReadBitsSlow(int num_bits, uint64_t* value);
+  bool ReadOnesSlow(int max_ones, int* ones);
 
   std::string_view in_;
   size_t bit_pos_ = 0;  // The next bit of in_ to read, counted from its first byte's top bit.

@@ -111,12 +111,7 @@ bool ChunkIterator::DecodeSample() {
 bool ChunkIterator::DecodeDeltaOfDelta(uint64_t* dod) {
   // The prefix is 0, 10, 110, 1110 or 1111: count its ones.
   int ones = 0;
-  while (ones < 4) {
-    bool one;
-    if (!reader_.ReadBit(&one)) return false;
-    if (!one) break;
-    ++ones;
-  }
+  if (!reader_.ReadOnes(4, &ones)) return false;
   if (ones == 0) {
     *dod = 0;
     return true;
@@ -133,12 +128,7 @@ bool ChunkIterator::DecodeDeltaOfDelta(uint64_t* dod) {
 bool ChunkIterator::DecodeValue() {
   // The code is 0, 10, 110 or 111: count its ones.
   int ones = 0;
-  while (ones < 3) {
-    bool one;
-    if (!reader_.ReadBit(&one)) return false;
-    if (!one) break;
-    ++ones;
-  }
+  if (!reader_.ReadOnes(3, &ones)) return false;
   switch (ones) {
     case 0:
       return true;

@@ -451,3 +451,46 @@ TEST(ChunkDecoderTest, NonIncreasingTimestampsAreDataLoss) {
 
 }  // namespace
 }  // namespace kura::storage
+
+namespace kura::storage {
+namespace {
+
+TEST(BitStreamTest, UnaryPrefixesReadLikeBitByBit) {
+  // Prefixes of 0..5 ones, each cut at 4 ones, between random bits, up to the stream's end.
+  std::mt19937_64 rng(21);
+  std::string buf;
+  BitWriter writer(&buf, 0);
+  std::vector<std::pair<int, uint64_t>> written;  // ones, the bits after
+  for (int i = 0; i < 3000; ++i) {
+    const int ones = static_cast<int>(rng() % 6);
+    for (int k = 0; k < ones; ++k) writer.WriteBit(true);
+    if (ones < 4) writer.WriteBit(false);
+    const uint64_t bits = rng() & 0x1f;
+    writer.WriteBits(bits, 5);
+    written.emplace_back(ones, bits);
+  }
+  BitReader reader(buf);
+  for (const auto& [ones, bits] : written) {
+    int got = -1;
+    ASSERT_TRUE(reader.ReadOnes(4, &got));
+    // Five ones read as four, and the fifth is then the first of the following bits.
+    const int expected = std::min(ones, 4);
+    ASSERT_EQ(got, expected);
+    uint64_t rest = 0;
+    const int extra = ones - expected;
+    ASSERT_TRUE(reader.ReadBits(extra + 5, &rest));
+    ASSERT_EQ(rest, (((uint64_t{1} << extra) - 1) << 5) | bits);
+  }
+  int past_end = 0;
+  EXPECT_LT(reader.remaining_bits(), 8u);
+  // Only zero padding is left: a zero ends the prefix, if any bit is left at all.
+  if (reader.remaining_bits() > 0) {
+    EXPECT_TRUE(reader.ReadOnes(4, &past_end));
+    EXPECT_EQ(past_end, 0);
+  }
+  BitReader empty{std::string_view()};
+  EXPECT_FALSE(empty.ReadOnes(4, &past_end));
+}
+
+}  // namespace
+}  // namespace kura::storage
