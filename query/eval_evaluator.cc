@@ -345,28 +345,41 @@ absl::StatusOr<EvalValue> Evaluator::EvalSmoothedSelector(const VectorSelector& 
 }
 
 absl::StatusOr<Evaluator::RangeInput> Evaluator::EvalRangeInput(const Expr& expr) {
-  const Expr& e = UnwrapParens(expr);
   RangeInput in;
+  Matrix series;
+  RETURN_IF_ERROR(ForEachRangeSeries(expr, &in, [&](Series& s) {
+    series.push_back(std::move(s));
+    return absl::OkStatus();
+  }));
+  in.series = std::move(series);
+  return in;
+}
+
+absl::Status Evaluator::ForEachRangeSeries(const Expr& expr, RangeInput* in,
+                                           absl::FunctionRef<absl::Status(Series& series)> fn) {
+  const Expr& e = UnwrapParens(expr);
   if (const auto* ms = std::get_if<MatrixSelector>(&e.node)) {
     const auto* vs = std::get_if<VectorSelector>(&UnwrapParens(*ms->selector).node);
     if (vs == nullptr) return absl::InvalidArgumentError("range selector without a selector");
-    in.range_ms = ms->range_ms;
-    in.offset_ms = vs->offset_ms;
-    in.at = vs->at;
-    in.at_ms = vs->at_ms;
-    in.selector = vs;
+    in->range_ms = ms->range_ms;
+    in->offset_ms = vs->offset_ms;
+    in->at = vs->at;
+    in->at_ms = vs->at_ms;
+    in->selector = vs;
     const int64_t lookback = absl::ToInt64Milliseconds(ctx_->options->lookback_delta);
-    if (vs->anchored || vs->smoothed) in.before_ms = lookback;
-    if (vs->smoothed) in.after_ms = lookback;
+    if (vs->anchored || vs->smoothed) in->before_ms = lookback;
+    if (vs->smoothed) in->after_ms = lookback;
     const int64_t first_ref = WindowEnd(start_ms_, vs->at, vs->at_ms, vs->offset_ms);
     const int64_t last_ref = WindowEnd(end_ms_, vs->at, vs->at_ms, vs->offset_ms);
-    ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms - in.before_ms + 1,
-                                      last_ref + in.after_ms));
+    ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms - in->before_ms + 1,
+                                      last_ref + in->after_ms));
+    Series s;
     while (set->Next()) {
       RETURN_IF_ERROR(ctx_->CheckDeadline());
       const model::Series& series = set->At();
-      Series s;
       s.labels = series.labels();
+      s.drop_name = false;
+      s.points.clear();
       auto it = series.NewIterator();
       while (it->Next()) {
         const model::Sample sample = it->At();
@@ -376,18 +389,17 @@ absl::StatusOr<Evaluator::RangeInput> Evaluator::EvalRangeInput(const Expr& expr
       RETURN_IF_ERROR(it->status());
       ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
-      in.series.push_back(std::move(s));
+      RETURN_IF_ERROR(fn(s));
     }
-    RETURN_IF_ERROR(set->status());
-    return in;
+    return set->status();
   }
   if (const auto* sq = std::get_if<SubqueryExpr>(&e.node)) {
-    in.offset_ms = sq->offset_ms;
-    in.at = sq->at;
-    in.at_ms = sq->at_ms;
-    ASSIGN_OR_RETURN(EvalValue v, EvalSubqueryMatrix(*sq, &in.range_ms));
-    in.series = std::move(v.matrix);
-    return in;
+    in->offset_ms = sq->offset_ms;
+    in->at = sq->at;
+    in->at_ms = sq->at_ms;
+    ASSIGN_OR_RETURN(EvalValue v, EvalSubqueryMatrix(*sq, &in->range_ms));
+    for (Series& s : v.matrix) RETURN_IF_ERROR(fn(s));
+    return absl::OkStatus();
   }
   return absl::InvalidArgumentError("expected a range vector argument");
 }

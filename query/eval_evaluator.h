@@ -92,6 +92,11 @@ class Evaluator {
     int64_t after_ms = 0;
   };
   absl::StatusOr<RangeInput> EvalRangeInput(const Expr& expr);
+  // The same one series at a time: `in` gets everything but the series, and `fn` each series
+  // in turn. A matrix selector's series are read as `fn` goes (their buffer reused, so a
+  // query over many series never holds all their samples); a subquery's are computed first.
+  absl::Status ForEachRangeSeries(const Expr& expr, RangeInput* in,
+                                  absl::FunctionRef<absl::Status(Series& series)> fn);
   // The right end of the window evaluated at step time `ts`.
   int64_t WindowEnd(int64_t ts, AtModifier at, int64_t at_ms, int64_t offset_ms) const;
 

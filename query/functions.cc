@@ -209,8 +209,10 @@ absl::Status CheckExtendedModifier(const Call& call, const Expr& range_arg) {
 
 absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t range_arg) {
   RETURN_IF_ERROR(CheckExtendedModifier(call, *call.args[range_arg]));
-  ASSIGN_OR_RETURN(Evaluator::RangeInput in, ev.EvalRangeInput(*call.args[range_arg]));
-  if (call.name == "absent_over_time") return EvalAbsentOverTime(ev, call, in);
+  if (call.name == "absent_over_time") {
+    ASSIGN_OR_RETURN(Evaluator::RangeInput in, ev.EvalRangeInput(*call.args[range_arg]));
+    return EvalAbsentOverTime(ev, call, in);
+  }
   const RangeFunction fn = FindRangeFunction(call.name);
   if (fn == nullptr) {
     return absl::UnimplementedError(absl::StrCat("function ", call.name, " is not supported"));
@@ -221,13 +223,20 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
   const bool counter_check = call.name == "rate" || call.name == "increase";
   EvalValue out;
   out.type = ValueType::kVector;
-  for (int64_t i = 0; i < ev.num_steps() && !in.series.empty(); ++i) {
-    for (size_t k = 0; k < scalars.size(); ++k) {
-      params[k] = scalars[k].matrix[0].points[static_cast<size_t>(i)].v;
+  bool params_checked = false;
+  Evaluator::RangeInput in;
+  // Each series' points are dropped (their buffer reused) once its steps are computed.
+  RETURN_IF_ERROR(ev.ForEachRangeSeries(*call.args[range_arg], &in, [&](Series& series) {
+    if (!params_checked) {
+      // Only when there is a series, as Prometheus checks them.
+      for (int64_t i = 0; i < ev.num_steps(); ++i) {
+        for (size_t k = 0; k < scalars.size(); ++k) {
+          params[k] = scalars[k].matrix[0].points[static_cast<size_t>(i)].v;
+        }
+        RETURN_IF_ERROR(CheckRangeParams(call, params.data(), &ev.ctx().annotations));
+      }
+      params_checked = true;
     }
-    RETURN_IF_ERROR(CheckRangeParams(call, params.data(), &ev.ctx().annotations));
-  }
-  for (auto& series : in.series) {
     RETURN_IF_ERROR(ev.ctx().CheckDeadline());
     Series r;
     const auto& p = series.points;
@@ -254,7 +263,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
       }
       if (std::optional<double> v = fn(w)) r.points.push_back({ts, *v});
     }
-    if (r.points.empty()) continue;
+    if (r.points.empty()) return absl::OkStatus();
     if (counter_check) {
       const std::string_view name = series.labels.Get("__name__");
       if (!name.empty() && !MightBeCounter(name)) {
@@ -268,7 +277,8 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
     r.drop_name = series.drop_name;
     if (!keep_name) ev.DropName(&r.labels, &r.drop_name);
     out.matrix.push_back(std::move(r));
-  }
+    return absl::OkStatus();
+  }));
   if (!ev.delayed_name_removal() && !keep_name) RETURN_IF_ERROR(MergeSameLabels(&out.matrix));
   return out;
 }
