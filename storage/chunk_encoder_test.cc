@@ -142,6 +142,35 @@ TEST(BitStreamTest, RandomWidthsRoundTrip) {
   EXPECT_FALSE(reader.ReadBits(8, &past_end));
 }
 
+// The stream, one bit at a time: what BitWriter's byte layout must equal (docs/format/chunk.md).
+void AppendBitsOneByOne(uint64_t value, int num_bits, std::string* dst, int* free_bits) {
+  for (int i = num_bits - 1; i >= 0; --i) {
+    if (*free_bits == 0) {
+      dst->push_back('\0');
+      *free_bits = 8;
+    }
+    --*free_bits;
+    if ((value >> i) & 1) dst->back() = static_cast<char>(dst->back() | (1 << *free_bits));
+  }
+}
+
+TEST(BitStreamTest, LayoutMatchesBitByBitWriting) {
+  std::mt19937_64 rng(7);
+  std::string buf = "hdr";
+  std::string expected = "hdr";
+  int expected_free_bits = 0;
+  BitWriter writer(&buf, 0);
+  for (int i = 0; i < 5000; ++i) {
+    const int width = static_cast<int>(rng() % 65);
+    // Bits above `width` must be ignored.
+    const uint64_t v = rng();
+    writer.WriteBits(v, width);
+    AppendBitsOneByOne(v, width, &expected, &expected_free_bits);
+    ASSERT_EQ(expected, buf) << "write " << i << " of width " << width;
+    ASSERT_EQ(expected_free_bits, writer.free_bits());
+  }
+}
+
 TEST(BitStreamTest, VarintsRoundTripUnaligned) {
   const std::vector<int64_t> values = {0, 1, -1, 63, -64, 64, INT64_MAX, INT64_MIN, 1 << 20};
   std::string buf;
