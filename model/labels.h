@@ -4,10 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/types/span.h"
 
 namespace kura::model {
@@ -23,8 +25,10 @@ struct Label {
   }
 };
 
-// An immutable-by-convention, sorted, duplicate-free list of labels. Cheap to move; copying
-// copies the strings. Thread-compatible.
+// An immutable, sorted, duplicate-free list of labels. Copies share one immutable
+// representation, so copying is a reference count, not the strings: ingest hands the same label
+// set to every request that carries it. The canonical form and its hash are computed once per
+// representation, on first use. Thread-safe for const use.
 class Labels {
  public:
   Labels() = default;
@@ -33,11 +37,11 @@ class Labels {
   // Sorts by name; for duplicate names the last one wins.
   static Labels FromUnsorted(std::vector<Label> labels);
 
-  const std::vector<Label>& items() const { return labels_; }
-  size_t size() const { return labels_.size(); }
-  bool empty() const { return labels_.empty(); }
-  std::vector<Label>::const_iterator begin() const { return labels_.begin(); }
-  std::vector<Label>::const_iterator end() const { return labels_.end(); }
+  const std::vector<Label>& items() const { return rep_ != nullptr ? rep_->labels : kEmpty; }
+  size_t size() const { return items().size(); }
+  bool empty() const { return items().empty(); }
+  std::vector<Label>::const_iterator begin() const { return items().begin(); }
+  std::vector<Label>::const_iterator end() const { return items().end(); }
 
   // The value of label `name`, or "" when absent (Prometheus treats both the same).
   std::string_view Get(std::string_view name) const;
@@ -51,7 +55,9 @@ class Labels {
   Labels Drop(absl::Span<const std::string> names) const;
 
   // Canonical byte form: name 0xff value 0xff ... Used as the key of the series index.
-  std::string CanonicalBytes() const;
+  std::string CanonicalBytes() const { return std::string(CanonicalView()); }
+  // The same without a copy; valid as long as this Labels or a copy of it lives.
+  std::string_view CanonicalView() const;
   // Parses CanonicalBytes() output; false on malformed input.
   static bool ParseCanonical(std::string_view bytes, Labels* out);
   // 64-bit xxHash3 of CanonicalBytes(), for sharding and hash maps.
@@ -60,7 +66,9 @@ class Labels {
   // Prometheus's text form: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;
 
-  friend bool operator==(const Labels& a, const Labels& b) { return a.labels_ == b.labels_; }
+  friend bool operator==(const Labels& a, const Labels& b) {
+    return a.rep_ == b.rep_ || a.items() == b.items();
+  }
   friend bool operator!=(const Labels& a, const Labels& b) { return !(a == b); }
   // Prometheus's labels.Compare: pairwise by name then value, a proper prefix first.
   friend bool operator<(const Labels& a, const Labels& b) { return Compare(a, b) < 0; }
@@ -72,7 +80,20 @@ class Labels {
   }
 
  private:
-  std::vector<Label> labels_;
+  struct Rep {
+    std::vector<Label> labels;
+    // Filled once, under `canonical_once`, by the first CanonicalView() or Hash().
+    mutable absl::once_flag canonical_once;
+    mutable std::string canonical;
+    mutable uint64_t hash = 0;
+  };
+
+  static const std::vector<Label> kEmpty;
+
+  const Rep& ComputedRep() const;
+
+  // Null for the empty set, so that default-constructed and moved-from Labels cost nothing.
+  std::shared_ptr<const Rep> rep_;
 };
 
 }  // namespace kura::model
