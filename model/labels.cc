@@ -142,6 +142,10 @@ bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
   return true;
 }
 
+uint64_t Labels::HashCanonical(std::string_view canonical) {
+  return XXH3_64bits(canonical.data(), canonical.size());
+}
+
 uint64_t Labels::Hash() const {
   if (rep_ == nullptr) return XXH3_64bits(nullptr, 0);
   return ComputedRep().hash;

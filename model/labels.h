@@ -62,6 +62,8 @@ class Labels {
   static bool ParseCanonical(std::string_view bytes, Labels* out);
   // 64-bit xxHash3 of CanonicalBytes(), for sharding and hash maps.
   uint64_t Hash() const;
+  // The same hash of canonical bytes at hand: HashCanonical(l.CanonicalView()) == l.Hash().
+  static uint64_t HashCanonical(std::string_view canonical);
 
   // Prometheus's text form: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;

@@ -18,6 +18,7 @@ TEST(LabelsTest, CanonicalFormAndHash) {
   EXPECT_EQ(labels.CanonicalView(), expected);
   EXPECT_EQ(labels.CanonicalBytes(), expected);
   EXPECT_EQ(labels.Hash(), XXH3_64bits(expected.data(), expected.size()));
+  EXPECT_EQ(labels.Hash(), Labels::HashCanonical(expected));
 }
 
 TEST(LabelsTest, EmptyLabels) {
