@@ -12,13 +12,14 @@ inline uint64_t LowMask(int num_bits) {
 }  // namespace
 
 void BitWriter::WriteBitsSlow(uint64_t value, int num_bits) {
-  // Here num_bits > free_bits_: the last byte's free bits take the top bits, then the rest go
-  // out as whole bytes in one append instead of a push_back and a read-modify-write per byte.
+  // Here num_bits > free_bits_ or free_bits_ == 0: the last byte's free bits take the top bits,
+  // then the rest go out as whole bytes in one append instead of a push_back and a
+  // read-modify-write per byte.
+  if (num_bits == 0) return;  // nothing to write, and no byte to open
   value &= LowMask(num_bits);
   if (free_bits_ > 0) {
     num_bits -= free_bits_;  // now in [1, 64)
-    const auto last = static_cast<uint8_t>(dst_->back());
-    dst_->back() = static_cast<char>(last | (value >> num_bits));
+    dst_->back() = static_cast<char>(last_ | (value >> num_bits));
     value &= LowMask(num_bits);
   }
   // Left-aligned in 64 bits, the bits are the stream's next bytes in big-endian order; the
@@ -29,6 +30,7 @@ void BitWriter::WriteBitsSlow(uint64_t value, int num_bits) {
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(aligned >> (56 - 8 * i));
   dst_->append(bytes, static_cast<size_t>(num_bytes));
   free_bits_ = num_bytes * 8 - num_bits;
+  last_ = static_cast<uint8_t>(bytes[num_bytes - 1]);
 }
 
 void BitWriter::WriteUvarint(uint64_t value) {

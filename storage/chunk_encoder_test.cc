@@ -168,6 +168,34 @@ TEST(BitStreamTest, LayoutMatchesBitByBitWriting) {
     AppendBitsOneByOne(v, width, &expected, &expected_free_bits);
     ASSERT_EQ(expected, buf) << "write " << i << " of width " << width;
     ASSERT_EQ(expected_free_bits, writer.free_bits());
+    ASSERT_EQ(static_cast<uint8_t>(buf.back()), writer.last_byte());
+  }
+}
+
+// Writers that live for one call each, as ChunkEncoder's, continue the stream exactly, whether
+// they are handed the last byte or read it.
+TEST(BitStreamTest, ShortLivedWritersContinueTheStream) {
+  std::mt19937_64 rng(9);
+  std::string expected = "h";
+  int expected_free_bits = 0;
+  std::string with_last = "h";
+  std::string reading = "h";
+  int free_bits = 0;
+  int reading_free_bits = 0;
+  uint8_t last_byte = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const int width = static_cast<int>(rng() % 65);
+    const uint64_t v = rng();
+    BitWriter a(&with_last, free_bits, last_byte);
+    a.WriteBits(v, width);
+    free_bits = a.free_bits();
+    last_byte = a.last_byte();
+    BitWriter b(&reading, reading_free_bits);
+    b.WriteBits(v, width);
+    reading_free_bits = b.free_bits();
+    AppendBitsOneByOne(v, width, &expected, &expected_free_bits);
+    ASSERT_EQ(expected, with_last) << i;
+    ASSERT_EQ(expected, reading) << i;
   }
 }
 
