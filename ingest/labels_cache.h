@@ -57,23 +57,31 @@ class LabelsCache {
   static constexpr int kNumShards = 16;
 
   // The hash is computed once per request series and kept with the key, so neither a lookup
-  // nor a rehash hashes the bytes again.
+  // nor a rehash hashes the bytes again. The stored key's string sits in the map's slot, one
+  // pointer away from its bytes; lookups pass a view.
   struct Key {
+    std::string bytes;
     uint64_t hash;
-    std::string_view bytes;  // into the owned string of a stored key, or the caller's view
+  };
+  struct KeyView {
+    std::string_view bytes;
+    uint64_t hash;
   };
   struct KeyHash {
     using is_transparent = void;
-    size_t operator()(const Key& k) const { return static_cast<size_t>(k.hash); }
+    template <typename K>
+    size_t operator()(const K& k) const {
+      return static_cast<size_t>(k.hash);
+    }
   };
   struct KeyEq {
     using is_transparent = void;
-    bool operator()(const Key& a, const Key& b) const {
-      return a.hash == b.hash && a.bytes == b.bytes;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.hash == b.hash && std::string_view(a.bytes) == std::string_view(b.bytes);
     }
   };
   struct Entry {
-    std::unique_ptr<const std::string> wire;  // owns Key::bytes; stable across rehashes
     model::Labels labels;
     size_t bytes = 0;
   };
@@ -89,7 +97,7 @@ class LabelsCache {
 
   static uint64_t HashOf(std::string_view wire);
   // Adds `entry` to the shard's current generation, rotating generations first when it is full.
-  void Add(Shard& shard, Key key, Entry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void Add(Shard& shard, Key&& key, Entry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
   const size_t generation_bytes_;  // per shard and generation
   std::array<Shard, kNumShards> shards_;
