@@ -40,9 +40,9 @@ const std::vector<Label> Labels::kEmpty;
 Labels Labels::FromSorted(std::vector<Label> sorted) {
   Labels l;
   if (sorted.empty()) return l;
-  auto rep = std::make_shared<Rep>();
+  auto* rep = new Rep;
   rep->labels = std::move(sorted);
-  l.rep_ = std::move(rep);
+  l.rep_ = rep;
   return l;
 }
 
@@ -108,7 +108,7 @@ Labels Labels::Drop(absl::Span<const std::string> names) const {
 }
 
 const Labels::Rep& Labels::ComputedRep() const {
-  absl::call_once(rep_->canonical_once, [rep = rep_.get()] {
+  absl::call_once(rep_->canonical_once, [rep = rep_] {
     size_t n = 0;
     for (const auto& l : rep->labels) n += l.name.size() + l.value.size() + 2;
     rep->canonical.reserve(n);

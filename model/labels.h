@@ -2,6 +2,7 @@
 
 // Labels: a series' identity, a set of name/value pairs sorted by name with unique names.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,23 @@ struct Label {
 class Labels {
  public:
   Labels() = default;
+  Labels(const Labels& other) noexcept : rep_(other.rep_) { Ref(rep_); }
+  Labels(Labels&& other) noexcept : rep_(other.rep_) { other.rep_ = nullptr; }
+  Labels& operator=(const Labels& other) noexcept {
+    Ref(other.rep_);
+    Unref(rep_);
+    rep_ = other.rep_;
+    return *this;
+  }
+  Labels& operator=(Labels&& other) noexcept {
+    if (this != &other) {
+      Unref(rep_);
+      rep_ = other.rep_;
+      other.rep_ = nullptr;
+    }
+    return *this;
+  }
+  ~Labels() { Unref(rep_); }
   // REQUIRES: `sorted` is sorted by name and names are unique (as remote write requires).
   static Labels FromSorted(std::vector<Label> sorted);
   // Sorts by name; for duplicate names the last one wins.
@@ -82,7 +100,10 @@ class Labels {
   }
 
  private:
+  // Reference-counted by hand rather than through shared_ptr: one pointer per Labels and one
+  // allocation per set.
   struct Rep {
+    mutable std::atomic<int64_t> refs{1};
     std::vector<Label> labels;
     // Filled once, under `canonical_once`, by the first CanonicalView() or Hash().
     mutable absl::once_flag canonical_once;
@@ -93,9 +114,15 @@ class Labels {
   static const std::vector<Label> kEmpty;
 
   const Rep& ComputedRep() const;
+  static void Ref(const Rep* rep) {
+    if (rep != nullptr) rep->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void Unref(const Rep* rep) {
+    if (rep != nullptr && rep->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep;
+  }
 
   // Null for the empty set, so that default-constructed and moved-from Labels cost nothing.
-  std::shared_ptr<const Rep> rep_;
+  const Rep* rep_ = nullptr;
 };
 
 }  // namespace kura::model
