@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/container/inlined_vector.h"
 #include "base/status_macros.h"
 #include "ingest/validation.h"
 #include "snappy.h"
@@ -64,6 +66,7 @@ class WireReader {
   explicit WireReader(std::string_view data) : p_(data.data()), end_(data.data() + data.size()) {}
 
   bool done() const { return p_ == end_; }
+  const char* pos() const { return p_; }
 
   bool ReadVarint(uint64_t* v) {
     uint64_t result = 0;
@@ -190,19 +193,36 @@ bool ParseSample(std::string_view data, std::vector<model::Sample>* samples) {
 }
 
 // prometheus.TimeSeries: labels = 1, samples = 2, exemplars = 3, histograms = 4.
-absl::Status ParseTimeSeries(std::string_view data, model::TimeSeries* series) {
+//
+// With a cache, the label fields are looked up by their bytes when they are contiguous (as every
+// sender writes them: all labels, then the samples); a hit or labels that pass validation set
+// *labels_valid. Interleaved label fields still decode, uncached.
+absl::Status ParseTimeSeries(std::string_view data, LabelsCache* cache, model::TimeSeries* series,
+                             bool* labels_valid) {
   WireReader r(data);
-  std::vector<model::Label> labels;
-  labels.reserve(16);  // more than most series have: one allocation instead of a doubling chain
+  // The label messages, parsed after the loop unless the cache knows them.
+  absl::InlinedVector<std::string_view, 16> label_messages;
+  const char* labels_begin = nullptr;
+  const char* labels_end = nullptr;
+  bool labels_contiguous = true;
   bool has_histograms = false;
   while (!r.done()) {
     uint64_t field;
     int wire_type;
     std::string_view message;
+    const char* field_begin = r.pos();
     if (!r.ReadTag(&field, &wire_type)) return CorruptProtobuf();
     if (field >= 1 && field <= 4 && wire_type == kLengthDelimited) {
       if (!r.ReadLengthDelimited(&message)) return CorruptProtobuf();
-      if (field == 1 && !ParseLabel(message, &labels)) return CorruptProtobuf();
+      if (field == 1) {
+        if (labels_begin == nullptr) {
+          labels_begin = field_begin;
+        } else if (field_begin != labels_end) {
+          labels_contiguous = false;
+        }
+        labels_end = r.pos();
+        label_messages.push_back(message);
+      }
       if (field == 2 && !ParseSample(message, &series->samples)) return CorruptProtobuf();
       // Exemplars are dropped; their labels are field 1.
       if (field == 3 && !IsWellFormed(message, 1)) return CorruptProtobuf();
@@ -211,8 +231,29 @@ absl::Status ParseTimeSeries(std::string_view data, model::TimeSeries* series) {
       return CorruptProtobuf();
     }
   }
-  // As sent, sorted or not: validation rejects unsorted names with a message.
-  series->labels = model::Labels::FromSorted(std::move(labels));
+  *labels_valid = false;
+  const bool cacheable = cache != nullptr && labels_begin != nullptr && labels_contiguous;
+  const std::string_view wire =
+      cacheable ? std::string_view(labels_begin, labels_end - labels_begin) : std::string_view();
+  std::optional<model::Labels> cached;
+  if (cacheable) cached = cache->Find(wire);
+  if (cached.has_value()) {
+    series->labels = *std::move(cached);
+    *labels_valid = true;
+  } else {
+    std::vector<model::Label> labels;
+    labels.reserve(label_messages.size());
+    for (std::string_view message : label_messages) {
+      if (!ParseLabel(message, &labels)) return CorruptProtobuf();
+    }
+    // As sent, sorted or not: validation rejects unsorted names with a message.
+    series->labels = model::Labels::FromSorted(std::move(labels));
+    // Invalid labels are not cached: validation reports them, after the whole body decoded.
+    if (cacheable && ValidateLabels(series->labels).ok()) {
+      cache->Insert(wire, series->labels);
+      *labels_valid = true;
+    }
+  }
   if (has_histograms) {
     return absl::InvalidArgumentError(absl::StrCat("series ", DescribeSeries(series->labels),
                                                    ": native histograms are not supported yet"));
@@ -221,7 +262,7 @@ absl::Status ParseTimeSeries(std::string_view data, model::TimeSeries* series) {
 }
 
 // prometheus.WriteRequest: timeseries = 1, metadata = 3 (dropped).
-absl::Status ParseWriteRequest(std::string_view data, model::WriteBatch* batch) {
+absl::Status ParseWriteRequest(std::string_view data, LabelsCache* cache, DecodedWrite* out) {
   WireReader r(data);
   model::TimeSeries series;
   while (!r.done()) {
@@ -231,8 +272,12 @@ absl::Status ParseWriteRequest(std::string_view data, model::WriteBatch* batch) 
     if (!r.ReadTag(&field, &wire_type)) return CorruptProtobuf();
     if (field == 1 && wire_type == kLengthDelimited) {
       if (!r.ReadLengthDelimited(&message)) return CorruptProtobuf();
-      RETURN_IF_ERROR(ParseTimeSeries(message, &series));
-      if (!series.samples.empty()) batch->series.push_back(std::move(series));
+      bool labels_valid = false;
+      RETURN_IF_ERROR(ParseTimeSeries(message, cache, &series, &labels_valid));
+      if (!series.samples.empty()) {
+        out->batch.series.push_back(std::move(series));
+        out->labels_valid.push_back(labels_valid);
+      }
       series = model::TimeSeries();
     } else if (field == 3 && wire_type == kLengthDelimited) {
       if (!r.ReadLengthDelimited(&message) || !IsWellFormed(message)) return CorruptProtobuf();
@@ -269,6 +314,14 @@ absl::Status CheckContentType(std::string_view header) {
 absl::StatusOr<model::WriteBatch> DecodeRemoteWrite(std::string_view content_encoding,
                                                     std::string_view body,
                                                     size_t max_decoded_bytes) {
+  DecodedWrite decoded;
+  RETURN_IF_ERROR(
+      DecodeRemoteWrite(content_encoding, body, max_decoded_bytes, /*cache=*/nullptr, &decoded));
+  return std::move(decoded.batch);
+}
+
+absl::Status DecodeRemoteWrite(std::string_view content_encoding, std::string_view body,
+                               size_t max_decoded_bytes, LabelsCache* cache, DecodedWrite* out) {
   absl::string_view encoding = absl::StripAsciiWhitespace(ToAbsl(content_encoding));
   if (encoding.empty()) {
     return absl::InvalidArgumentError(
@@ -303,9 +356,7 @@ absl::StatusOr<model::WriteBatch> DecodeRemoteWrite(std::string_view content_enc
         "corrupt snappy body (remote write uses the snappy block format, not the framed one)");
   }
 
-  model::WriteBatch batch;
-  RETURN_IF_ERROR(ParseWriteRequest(decoded, &batch));
-  return batch;
+  return ParseWriteRequest(decoded, cache, out);
 }
 
 }  // namespace kura::ingest

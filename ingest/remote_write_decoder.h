@@ -6,9 +6,11 @@
 
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "ingest/labels_cache.h"
 #include "model/write_batch.h"
 
 namespace kura::ingest {
@@ -33,5 +35,18 @@ absl::Status CheckContentType(std::string_view content_type);
 absl::StatusOr<model::WriteBatch> DecodeRemoteWrite(std::string_view content_encoding,
                                                     std::string_view body,
                                                     size_t max_decoded_bytes);
+
+// A decoded body, and which of its series' labels are known to pass validation.
+struct DecodedWrite {
+  model::WriteBatch batch;
+  std::vector<bool> labels_valid;  // parallel to batch.series
+};
+
+// The same, consulting and filling `cache` (may be null): series whose label bytes it holds get
+// their labels from it, and labels that pass validation on a miss are added. The outcome is the
+// same as without a cache, errors included: invalid labels are left for validation to report,
+// so a body that is also corrupt further on still reports the corruption.
+absl::Status DecodeRemoteWrite(std::string_view content_encoding, std::string_view body,
+                               size_t max_decoded_bytes, LabelsCache* cache, DecodedWrite* out);
 
 }  // namespace kura::ingest

@@ -8,6 +8,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ingest/labels_cache.h"
+#include "ingest/validation.h"
 #include "model/sample.h"
 #include "proto/remote.pb.h"
 #include "snappy.h"
@@ -318,6 +320,152 @@ TEST(RemoteWriteDecoderTest, AgreesWithTheGeneratedParser) {
     }
   }
   EXPECT_GT(agreed_on_corrupt, 0);  // some corruptions stay well-formed protobuf
+}
+
+
+absl::Status DecodeCached(const std::string& body, LabelsCache* cache, DecodedWrite* out) {
+  *out = DecodedWrite();
+  return DecodeRemoteWrite("snappy", body, kLimit, cache, out);
+}
+
+TEST(RemoteWriteDecoderCacheTest, RepeatedLabelsComeFromTheCache) {
+  LabelsCache cache(1 << 20);
+  prometheus::WriteRequest request;
+  AddSample(AddSeries(&request, {{"__name__", "up"}, {"job", "node"}}), 1000, 1);
+  AddSample(AddSeries(&request, {{"__name__", "up"}, {"job", "api"}}), 1000, 0);
+  DecodedWrite first;
+  ASSERT_TRUE(DecodeCached(Body(request), &cache, &first).ok());
+  EXPECT_THAT(first.labels_valid, ElementsAre(true, true));
+  EXPECT_EQ(cache.size(), 2u);
+
+  request.mutable_timeseries(0)->mutable_samples(0)->set_timestamp(16000);
+  DecodedWrite second;
+  ASSERT_TRUE(DecodeCached(Body(request), &cache, &second).ok());
+  EXPECT_THAT(second.labels_valid, ElementsAre(true, true));
+  EXPECT_EQ(cache.size(), 2u);
+  ASSERT_EQ(second.batch.series.size(), 2u);
+  EXPECT_EQ(second.batch.series[0].labels.ToString(), R"(up{job="node"})");
+  EXPECT_EQ(second.batch.series[1].labels.ToString(), R"(up{job="api"})");
+  EXPECT_EQ(second.batch.series[0].samples[0].timestamp_ms, 16000);
+  // The very same representation: nothing was decoded again.
+  EXPECT_EQ(second.batch.series[0].labels.CanonicalView().data(),
+            first.batch.series[0].labels.CanonicalView().data());
+}
+
+TEST(RemoteWriteDecoderCacheTest, InvalidLabelsAreNeverCached) {
+  LabelsCache cache(1 << 20);
+  prometheus::WriteRequest request;
+  AddSample(AddSeries(&request, {{"job", "node"}, {"__name__", "up"}}), 1000, 1);  // unsorted
+  AddSample(AddSeries(&request, {{"__name__", "up"}, {"job", ""}}), 1000, 1);      // empty value
+  AddSample(AddSeries(&request, {{"job", "node"}}), 1000, 1);                     // no name
+  for (int round = 0; round < 2; ++round) {
+    DecodedWrite decoded;
+    ASSERT_TRUE(DecodeCached(Body(request), &cache, &decoded).ok());
+    EXPECT_THAT(decoded.labels_valid, ElementsAre(false, false, false));
+    EXPECT_EQ(cache.size(), 0u);
+    absl::Status status =
+        ValidateWriteBatch(decoded.batch, absl::Now(), absl::Minutes(10), &decoded.labels_valid);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr("not sorted"));
+  }
+}
+
+TEST(RemoteWriteDecoderCacheTest, InterleavedLabelFieldsDecodeUncached) {
+  LabelsCache cache(1 << 20);
+  // TimeSeries{label, sample, label}: field order a sender is free to use.
+  prometheus::Label name;
+  name.set_name("__name__");
+  name.set_value("up");
+  prometheus::Label job;
+  job.set_name("job");
+  job.set_value("node");
+  prometheus::Sample sample;
+  sample.set_timestamp(1000);
+  sample.set_value(1);
+  auto field = [](int number, const std::string& bytes) {
+    std::string out(1, static_cast<char>(number << 3 | 2));
+    out.push_back(static_cast<char>(bytes.size()));
+    return out + bytes;
+  };
+  const std::string ts = field(1, name.SerializeAsString()) + field(2, sample.SerializeAsString()) +
+                         field(1, job.SerializeAsString());
+  const std::string raw = field(1, ts);
+  for (int round = 0; round < 2; ++round) {
+    DecodedWrite decoded;
+    ASSERT_TRUE(DecodeCached(Snappy(raw), &cache, &decoded).ok());
+    ASSERT_EQ(decoded.batch.series.size(), 1u);
+    EXPECT_EQ(decoded.batch.series[0].labels.ToString(), R"(up{job="node"})");
+    EXPECT_THAT(decoded.labels_valid, ElementsAre(false));
+    EXPECT_EQ(cache.size(), 0u);
+  }
+}
+
+TEST(RemoteWriteDecoderCacheTest, CorruptionAfterACachedSeriesStillFails) {
+  LabelsCache cache(1 << 20);
+  prometheus::WriteRequest request;
+  AddSample(AddSeries(&request, {{"__name__", "up"}, {"job", "node"}}), 1000, 1);
+  DecodedWrite decoded;
+  ASSERT_TRUE(DecodeCached(Body(request), &cache, &decoded).ok());
+  std::string raw = request.SerializeAsString() + "\x0a\x7f";  // a truncated second series
+  absl::Status status = DecodeCached(Snappy(raw), &cache, &decoded);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("corrupt protobuf"));
+}
+
+// As AgreesWithTheGeneratedParser, with one cache across all requests and label sets from a
+// small pool, valid and not, so most series hit: cached or not, a body decodes to what the
+// generated parser reads, and labels marked valid pass validation.
+TEST(RemoteWriteDecoderCacheTest, WithACacheAgreesWithTheGeneratedParser) {
+  const std::vector<std::vector<std::pair<std::string, std::string>>> pool = {
+      {{"__name__", "up"}, {"job", "node"}},
+      {{"__name__", "up"}, {"job", "api"}},
+      {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "idle"}},
+      {{"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"mode", "user"}},
+      {{"job", "node"}, {"__name__", "up"}},        // unsorted
+      {{"__name__", "up"}, {"job", "\xff\xfe"}},  // not UTF-8
+      {{"__name__", "up"}, {"job", "node"}, {"job", "api"}},
+  };
+  LabelsCache cache(1 << 20);
+  std::mt19937_64 rng(7);
+  int hits = 0;
+  for (int iteration = 0; iteration < 2000; ++iteration) {
+    prometheus::WriteRequest request;
+    const int num_series = static_cast<int>(rng() % 5);
+    for (int i = 0; i < num_series; ++i) {
+      prometheus::TimeSeries* ts = request.add_timeseries();
+      for (const auto& [n, v] : pool[rng() % pool.size()]) {
+        prometheus::Label* label = ts->add_labels();
+        label->set_name(n);
+        label->set_value(v);
+      }
+      for (int k = 0, n = static_cast<int>(rng() % 3); k < n; ++k) {
+        AddSample(ts, static_cast<int64_t>(rng()), std::bit_cast<double>(rng()));
+      }
+    }
+    std::string raw = request.SerializeAsString();
+    const bool corrupt = iteration % 2 == 1 && !raw.empty();
+    if (corrupt) raw[rng() % raw.size()] = static_cast<char>(rng() % 256);
+    prometheus::WriteRequest reference;
+    const bool reference_ok = reference.ParseFromString(raw);
+    const size_t entries_before = cache.size();
+    DecodedWrite decoded;
+    absl::Status status = DecodeCached(Snappy(raw), &cache, &decoded);
+    if (!corrupt) {
+      ASSERT_TRUE(status.ok()) << status;
+    }
+    if (!status.ok()) continue;
+    ASSERT_TRUE(reference_ok);
+    EXPECT_EQ(ViaDecoder(decoded.batch), ViaGeneratedParser(corrupt ? reference : request));
+    ASSERT_EQ(decoded.labels_valid.size(), decoded.batch.series.size());
+    for (size_t i = 0; i < decoded.batch.series.size(); ++i) {
+      if (decoded.labels_valid[i]) {
+        EXPECT_TRUE(ValidateLabels(decoded.batch.series[i].labels).ok())
+            << decoded.batch.series[i].labels.ToString();
+      }
+    }
+    if (cache.size() == entries_before && !decoded.batch.series.empty()) ++hits;
+  }
+  EXPECT_GT(hits, 100);
 }
 
 }  // namespace

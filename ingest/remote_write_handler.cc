@@ -40,6 +40,7 @@ RemoteWriteHandler::RemoteWriteHandler(model::SeriesWriter* writer, base::Regist
                                        RemoteWriteOptions options)
     : writer_(writer),
       options_(std::move(options)),
+      labels_cache_(options_.labels_cache_bytes),
       samples_received_(
           metrics->AddCounter("kura_remote_write_samples_received_total",
                               "Samples in remote write requests whose body decoded.")),
@@ -48,7 +49,13 @@ RemoteWriteHandler::RemoteWriteHandler(model::SeriesWriter* writer, base::Regist
           "Samples in remote write requests answered with 400, which senders drop.")),
       latency_seconds_(metrics->AddHistogram("kura_remote_write_request_duration_seconds",
                                              "Time to handle a remote write request.",
-                                             base::DefaultLatencyBuckets())) {
+                                             base::DefaultLatencyBuckets())),
+      labels_cache_bytes_(metrics->AddGauge(
+          "kura_remote_write_labels_cache_bytes",
+          "Estimated memory of the label sets remote write remembers as decoded and valid.")),
+      labels_cache_entries_(
+          metrics->AddGauge("kura_remote_write_labels_cache_entries",
+                            "Label sets remote write remembers as decoded and valid.")) {
   for (size_t i = 0; i < kCodes.size(); ++i) {
     requests_by_code_[i] = &metrics->AddCounter("kura_remote_write_requests_total",
                                                 "Remote write requests by HTTP status code.",
@@ -92,13 +99,19 @@ void RemoteWriteHandler::Handle(const base::HttpRequest& request, base::HttpResp
 
 absl::Status RemoteWriteHandler::DecodeValidateWrite(const base::HttpRequest& request,
                                                      size_t* num_samples) {
-  ASSIGN_OR_RETURN(model::WriteBatch batch,
-                   DecodeRemoteWrite(request.Header("content-encoding"), request.body,
-                                     options_.max_decoded_bytes));
+  DecodedWrite decoded;
+  const absl::Status decode_status =
+      DecodeRemoteWrite(request.Header("content-encoding"), request.body,
+                        options_.max_decoded_bytes, &labels_cache_, &decoded);
+  labels_cache_bytes_.Set(static_cast<double>(labels_cache_.bytes()));
+  labels_cache_entries_.Set(static_cast<double>(labels_cache_.size()));
+  RETURN_IF_ERROR(decode_status);
+  const model::WriteBatch& batch = decoded.batch;
   *num_samples = batch.NumSamples();
   samples_received_.Inc(static_cast<double>(*num_samples));
   // The whole request is checked before any of it is written: a 400 means nothing was stored.
-  RETURN_IF_ERROR(ValidateWriteBatch(batch, absl::Now(), options_.max_future_skew));
+  RETURN_IF_ERROR(ValidateWriteBatch(batch, absl::Now(), options_.max_future_skew,
+                                     &decoded.labels_valid));
   if (batch.series.empty()) return absl::OkStatus();
   return writer_->Write(batch);
 }

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "base/http_message.h"
 #include "base/metrics.h"
+#include "ingest/labels_cache.h"
 #include "model/series_writer.h"
 
 namespace kura::ingest {
@@ -24,6 +25,10 @@ struct RemoteWriteOptions {
   size_t max_decoded_bytes = 256 << 20;
   // Samples further in the future than this are rejected as clock errors.
   absl::Duration max_future_skew = absl::Minutes(10);
+  // Memory for label sets already decoded and validated (LabelsCache), ~850 bytes each for
+  // typical series. Half of it is one generation, which should hold every active series:
+  // 256 MiB does for ~150,000. 0 turns the cache off.
+  size_t labels_cache_bytes = size_t{256} << 20;
 };
 
 // Thread-safe; `writer` and `metrics` must outlive the handler.
@@ -44,10 +49,13 @@ class RemoteWriteHandler {
 
   model::SeriesWriter* writer_;
   RemoteWriteOptions options_;
+  LabelsCache labels_cache_;
   std::array<base::Counter*, kCodes.size()> requests_by_code_;  // parallel to kCodes
   base::Counter& samples_received_;
   base::Counter& samples_rejected_;
   base::Histogram& latency_seconds_;
+  base::Gauge& labels_cache_bytes_;
+  base::Gauge& labels_cache_entries_;
 };
 
 }  // namespace kura::ingest

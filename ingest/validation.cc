@@ -64,6 +64,8 @@ absl::Status SeriesError(const model::Labels& labels, const std::string& rule) {
       EscapeInvalidUtf8(absl::StrCat("invalid series ", labels.ToString(), ": ", rule)));
 }
 
+}  // namespace
+
 absl::Status ValidateLabels(const model::Labels& labels) {
   if (labels.empty()) return SeriesError(labels, "a series needs at least one label");
   const model::Label* previous = nullptr;
@@ -102,11 +104,10 @@ absl::Status ValidateLabels(const model::Labels& labels) {
   return absl::OkStatus();
 }
 
-}  // namespace
+namespace {
 
-absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
-                            absl::Duration max_future_skew) {
-  RETURN_IF_ERROR(ValidateLabels(series.labels));
+absl::Status ValidateSamples(const model::TimeSeries& series, absl::Time now,
+                             absl::Duration max_future_skew) {
   const int64_t max_timestamp_ms = absl::ToUnixMillis(now + max_future_skew);
   for (size_t i = 0; i < series.samples.size(); ++i) {
     int64_t ts = series.samples[i].timestamp_ms;
@@ -125,10 +126,23 @@ absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
+                            absl::Duration max_future_skew) {
+  RETURN_IF_ERROR(ValidateLabels(series.labels));
+  return ValidateSamples(series, now, max_future_skew);
+}
+
 absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
-                                absl::Duration max_future_skew) {
-  for (const model::TimeSeries& series : batch.series) {
-    RETURN_IF_ERROR(ValidateSeries(series, now, max_future_skew));
+                                absl::Duration max_future_skew,
+                                const std::vector<bool>* labels_valid) {
+  for (size_t i = 0; i < batch.series.size(); ++i) {
+    const model::TimeSeries& series = batch.series[i];
+    if (labels_valid == nullptr || !(*labels_valid)[i]) {
+      RETURN_IF_ERROR(ValidateLabels(series.labels));
+    }
+    RETURN_IF_ERROR(ValidateSamples(series, now, max_future_skew));
   }
   return absl::OkStatus();
 }

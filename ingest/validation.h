@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -31,9 +32,14 @@ namespace kura::ingest {
 absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
                             absl::Duration max_future_skew);
 
-// Validates every series; returns the first failure.
+// The label rules alone.
+absl::Status ValidateLabels(const model::Labels& labels);
+
+// Validates every series; returns the first failure. Where `labels_valid` (null, or parallel to
+// batch.series) is true, the series' labels are known to pass and only its samples are checked.
 absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
-                                absl::Duration max_future_skew);
+                                absl::Duration max_future_skew,
+                                const std::vector<bool>* labels_valid = nullptr);
 
 // `labels` in Prometheus text form for error messages, in the order given. Bytes that are not
 // valid UTF-8 are shown as \xNN so the message itself stays valid UTF-8.

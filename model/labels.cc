@@ -35,9 +35,14 @@ void AppendQuoted(std::string* out, std::string_view s) {
 
 }  // namespace
 
+const std::vector<Label> Labels::kEmpty;
+
 Labels Labels::FromSorted(std::vector<Label> sorted) {
   Labels l;
-  l.labels_ = std::move(sorted);
+  if (sorted.empty()) return l;
+  auto* rep = new Rep;
+  rep->labels = std::move(sorted);
+  l.rep_ = rep;
   return l;
 }
 
@@ -57,22 +62,22 @@ Labels Labels::FromUnsorted(std::vector<Label> labels) {
 }
 
 std::string_view Labels::Get(std::string_view name) const {
-  for (const auto& l : labels_) {
+  for (const auto& l : items()) {
     if (l.name == name) return l.value;
   }
   return {};
 }
 
 bool Labels::Has(std::string_view name) const {
-  return std::any_of(labels_.begin(), labels_.end(),
+  return std::any_of(items().begin(), items().end(),
                      [&](const Label& l) { return l.name == name; });
 }
 
 Labels Labels::With(std::string_view name, std::string_view value) const {
   std::vector<Label> out;
-  out.reserve(labels_.size() + 1);
+  out.reserve(items().size() + 1);
   bool placed = false;
-  for (const auto& l : labels_) {
+  for (const auto& l : items()) {
     if (!placed && l.name >= name) {
       placed = true;
       if (!value.empty()) out.push_back({std::string(name), std::string(value)});
@@ -88,7 +93,7 @@ Labels Labels::Without(std::string_view name) const { return With(name, ""); }
 
 Labels Labels::Keep(absl::Span<const std::string> names) const {
   std::vector<Label> out;
-  for (const auto& l : labels_) {
+  for (const auto& l : items()) {
     if (std::find(names.begin(), names.end(), l.name) != names.end()) out.push_back(l);
   }
   return FromSorted(std::move(out));
@@ -96,24 +101,31 @@ Labels Labels::Keep(absl::Span<const std::string> names) const {
 
 Labels Labels::Drop(absl::Span<const std::string> names) const {
   std::vector<Label> out;
-  for (const auto& l : labels_) {
+  for (const auto& l : items()) {
     if (std::find(names.begin(), names.end(), l.name) == names.end()) out.push_back(l);
   }
   return FromSorted(std::move(out));
 }
 
-std::string Labels::CanonicalBytes() const {
-  std::string out;
-  size_t n = 0;
-  for (const auto& l : labels_) n += l.name.size() + l.value.size() + 2;
-  out.reserve(n);
-  for (const auto& l : labels_) {
-    out.append(l.name);
-    out.push_back(kSep);
-    out.append(l.value);
-    out.push_back(kSep);
-  }
-  return out;
+const Labels::Rep& Labels::ComputedRep() const {
+  absl::call_once(rep_->canonical_once, [rep = rep_] {
+    size_t n = 0;
+    for (const auto& l : rep->labels) n += l.name.size() + l.value.size() + 2;
+    rep->canonical.reserve(n);
+    for (const auto& l : rep->labels) {
+      rep->canonical.append(l.name);
+      rep->canonical.push_back(kSep);
+      rep->canonical.append(l.value);
+      rep->canonical.push_back(kSep);
+    }
+    rep->hash = XXH3_64bits(rep->canonical.data(), rep->canonical.size());
+  });
+  return *rep_;
+}
+
+std::string_view Labels::CanonicalView() const {
+  if (rep_ == nullptr) return {};
+  return ComputedRep().canonical;
 }
 
 bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
@@ -130,9 +142,13 @@ bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
   return true;
 }
 
+uint64_t Labels::HashCanonical(std::string_view canonical) {
+  return XXH3_64bits(canonical.data(), canonical.size());
+}
+
 uint64_t Labels::Hash() const {
-  std::string bytes = CanonicalBytes();
-  return XXH3_64bits(bytes.data(), bytes.size());
+  if (rep_ == nullptr) return XXH3_64bits(nullptr, 0);
+  return ComputedRep().hash;
 }
 
 std::string Labels::ToString() const {
@@ -141,7 +157,7 @@ std::string Labels::ToString() const {
   out.append(name);
   bool first = true;
   out.push_back('{');
-  for (const auto& l : labels_) {
+  for (const auto& l : items()) {
     if (l.name == kMetricNameLabel) continue;
     if (!first) out.append(", ");
     first = false;
@@ -155,15 +171,15 @@ std::string Labels::ToString() const {
 }
 
 int Labels::Compare(const Labels& a, const Labels& b) {
-  size_t n = std::min(a.labels_.size(), b.labels_.size());
+  size_t n = std::min(a.items().size(), b.items().size());
   for (size_t i = 0; i < n; ++i) {
-    const Label& x = a.labels_[i];
-    const Label& y = b.labels_[i];
+    const Label& x = a.items()[i];
+    const Label& y = b.items()[i];
     if (int c = x.name.compare(y.name); c != 0) return c < 0 ? -1 : 1;
     if (int c = x.value.compare(y.value); c != 0) return c < 0 ? -1 : 1;
   }
-  if (a.labels_.size() == b.labels_.size()) return 0;
-  return a.labels_.size() < b.labels_.size() ? -1 : 1;
+  if (a.items().size() == b.items().size()) return 0;
+  return a.items().size() < b.items().size() ? -1 : 1;
 }
 
 }  // namespace kura::model

@@ -2,12 +2,15 @@
 
 // Labels: a series' identity, a set of name/value pairs sorted by name with unique names.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/types/span.h"
 
 namespace kura::model {
@@ -23,21 +26,40 @@ struct Label {
   }
 };
 
-// An immutable-by-convention, sorted, duplicate-free list of labels. Cheap to move; copying
-// copies the strings. Thread-compatible.
+// An immutable, sorted, duplicate-free list of labels. Copies share one immutable
+// representation, so copying is a reference count, not the strings: ingest hands the same label
+// set to every request that carries it. The canonical form and its hash are computed once per
+// representation, on first use. Thread-safe for const use.
 class Labels {
  public:
   Labels() = default;
+  Labels(const Labels& other) noexcept : rep_(other.rep_) { Ref(rep_); }
+  Labels(Labels&& other) noexcept : rep_(other.rep_) { other.rep_ = nullptr; }
+  Labels& operator=(const Labels& other) noexcept {
+    Ref(other.rep_);
+    Unref(rep_);
+    rep_ = other.rep_;
+    return *this;
+  }
+  Labels& operator=(Labels&& other) noexcept {
+    if (this != &other) {
+      Unref(rep_);
+      rep_ = other.rep_;
+      other.rep_ = nullptr;
+    }
+    return *this;
+  }
+  ~Labels() { Unref(rep_); }
   // REQUIRES: `sorted` is sorted by name and names are unique (as remote write requires).
   static Labels FromSorted(std::vector<Label> sorted);
   // Sorts by name; for duplicate names the last one wins.
   static Labels FromUnsorted(std::vector<Label> labels);
 
-  const std::vector<Label>& items() const { return labels_; }
-  size_t size() const { return labels_.size(); }
-  bool empty() const { return labels_.empty(); }
-  std::vector<Label>::const_iterator begin() const { return labels_.begin(); }
-  std::vector<Label>::const_iterator end() const { return labels_.end(); }
+  const std::vector<Label>& items() const { return rep_ != nullptr ? rep_->labels : kEmpty; }
+  size_t size() const { return items().size(); }
+  bool empty() const { return items().empty(); }
+  std::vector<Label>::const_iterator begin() const { return items().begin(); }
+  std::vector<Label>::const_iterator end() const { return items().end(); }
 
   // The value of label `name`, or "" when absent (Prometheus treats both the same).
   std::string_view Get(std::string_view name) const;
@@ -51,16 +73,22 @@ class Labels {
   Labels Drop(absl::Span<const std::string> names) const;
 
   // Canonical byte form: name 0xff value 0xff ... Used as the key of the series index.
-  std::string CanonicalBytes() const;
+  std::string CanonicalBytes() const { return std::string(CanonicalView()); }
+  // The same without a copy; valid as long as this Labels or a copy of it lives.
+  std::string_view CanonicalView() const;
   // Parses CanonicalBytes() output; false on malformed input.
   static bool ParseCanonical(std::string_view bytes, Labels* out);
   // 64-bit xxHash3 of CanonicalBytes(), for sharding and hash maps.
   uint64_t Hash() const;
+  // The same hash of canonical bytes at hand: HashCanonical(l.CanonicalView()) == l.Hash().
+  static uint64_t HashCanonical(std::string_view canonical);
 
   // Prometheus's text form: `name{a="b", c="d"}`, or `{a="b"}` without a metric name.
   std::string ToString() const;
 
-  friend bool operator==(const Labels& a, const Labels& b) { return a.labels_ == b.labels_; }
+  friend bool operator==(const Labels& a, const Labels& b) {
+    return a.rep_ == b.rep_ || a.items() == b.items();
+  }
   friend bool operator!=(const Labels& a, const Labels& b) { return !(a == b); }
   // Prometheus's labels.Compare: pairwise by name then value, a proper prefix first.
   friend bool operator<(const Labels& a, const Labels& b) { return Compare(a, b) < 0; }
@@ -72,7 +100,29 @@ class Labels {
   }
 
  private:
-  std::vector<Label> labels_;
+  // Reference-counted by hand rather than through shared_ptr: one pointer per Labels and one
+  // allocation per set.
+  struct Rep {
+    mutable std::atomic<int64_t> refs{1};
+    std::vector<Label> labels;
+    // Filled once, under `canonical_once`, by the first CanonicalView() or Hash().
+    mutable absl::once_flag canonical_once;
+    mutable std::string canonical;
+    mutable uint64_t hash = 0;
+  };
+
+  static const std::vector<Label> kEmpty;
+
+  const Rep& ComputedRep() const;
+  static void Ref(const Rep* rep) {
+    if (rep != nullptr) rep->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void Unref(const Rep* rep) {
+    if (rep != nullptr && rep->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep;
+  }
+
+  // Null for the empty set, so that default-constructed and moved-from Labels cost nothing.
+  const Rep* rep_ = nullptr;
 };
 
 }  // namespace kura::model

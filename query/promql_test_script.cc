@@ -352,7 +352,7 @@ absl::StatusOr<TestScript> ParseTestScript(std::string_view text_in) {
     absl::string_view rest = line;
     const std::string command = absl::AsciiStrToLower(NextWord(&rest));
     if (command == "clear") {
-      script.commands.push_back(ClearCommand{static_cast<int>(i) + 1});
+      script.commands.emplace_back(ClearCommand{static_cast<int>(i) + 1});
       ++i;
     } else if (absl::StartsWith(command, "load")) {
       ASSIGN_OR_RETURN(LoadCommand load, ParseLoad(lines, &i));

@@ -12,18 +12,25 @@ inline uint64_t LowMask(int num_bits) {
 }  // namespace
 
 void BitWriter::WriteBitsSlow(uint64_t value, int num_bits) {
-  while (num_bits > 0) {
-    if (free_bits_ == 0) {
-      dst_->push_back('\0');
-      free_bits_ = 8;
-    }
-    const int take = std::min(num_bits, free_bits_);
-    num_bits -= take;
-    const uint64_t part = (value >> num_bits) & LowMask(take);
-    const auto last = static_cast<uint8_t>(dst_->back());
-    dst_->back() = static_cast<char>(last | (part << (free_bits_ - take)));
-    free_bits_ -= take;
+  // Here num_bits > free_bits_ or free_bits_ == 0: the last byte's free bits take the top bits,
+  // then the rest go out as whole bytes in one append instead of a push_back and a
+  // read-modify-write per byte.
+  if (num_bits == 0) return;  // nothing to write, and no byte to open
+  value &= LowMask(num_bits);
+  if (free_bits_ > 0) {
+    num_bits -= free_bits_;  // now in [1, 64)
+    dst_->back() = static_cast<char>(last_ | (value >> num_bits));
+    value &= LowMask(num_bits);
   }
+  // Left-aligned in 64 bits, the bits are the stream's next bytes in big-endian order; the
+  // unused low bits of the last one are zero.
+  const uint64_t aligned = num_bits == 64 ? value : value << (64 - num_bits);
+  const int num_bytes = (num_bits + 7) / 8;
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(aligned >> (56 - 8 * i));
+  dst_->append(bytes, static_cast<size_t>(num_bytes));
+  free_bits_ = num_bytes * 8 - num_bits;
+  last_ = static_cast<uint8_t>(bytes[num_bytes - 1]);
 }
 
 void BitWriter::WriteUvarint(uint64_t value) {

@@ -21,14 +21,23 @@ class BitWriter {
   // `dst` is not owned and must outlive the writer. `free_bits` is free_bits() of the writer
   // that wrote the stream so far (0 for a new stream, which starts at a fresh byte), so a
   // writer can live for one call while its owner keeps only this int.
-  explicit BitWriter(std::string* dst, int free_bits = 0) : dst_(dst), free_bits_(free_bits) {}
+  explicit BitWriter(std::string* dst, int free_bits = 0)
+      : dst_(dst),
+        free_bits_(free_bits),
+        last_(free_bits > 0 ? static_cast<uint8_t>(dst->back()) : 0) {}
+  // The same with last_byte() of that writer kept too: the writer then only stores to the
+  // buffer and never loads from it. The ingest path appends to many chunks that are not in the
+  // CPU cache, and a load of their last byte waited for memory, where a store does not.
+  BitWriter(std::string* dst, int free_bits, uint8_t last_byte)
+      : dst_(dst), free_bits_(free_bits), last_(last_byte) {}
 
   // Appends the low `num_bits` bits of `value`. REQUIRES: 0 <= num_bits <= 64.
   void WriteBits(uint64_t value, int num_bits) {
-    if (num_bits <= free_bits_) {  // Fast path: the bits fit the last byte.
+    if (num_bits <= free_bits_ && free_bits_ > 0) {  // Fast path: the bits fit the last byte.
       free_bits_ -= num_bits;
       const uint64_t part = value & ((uint64_t{1} << num_bits) - 1);
-      dst_->back() = static_cast<char>(static_cast<uint8_t>(dst_->back()) | (part << free_bits_));
+      last_ = static_cast<uint8_t>(last_ | (part << free_bits_));
+      dst_->back() = static_cast<char>(last_);
       return;
     }
     WriteBitsSlow(value, num_bits);
@@ -41,12 +50,15 @@ class BitWriter {
 
   // Unused low bits of the buffer's last byte, in [0, 8).
   int free_bits() const { return free_bits_; }
+  // The buffer's last byte as this writer left it; 0 while the stream is empty.
+  uint8_t last_byte() const { return last_; }
 
  private:
   void WriteBitsSlow(uint64_t value, int num_bits);
 
   std::string* dst_;
   int free_bits_;  // Unused low bits of dst_->back(); 0 means the next bit opens a byte.
+  uint8_t last_;   // == dst_->back() once the stream has a byte
 };
 
 // Reads bits written by BitWriter from a view, never past its end. Thread-compatible.

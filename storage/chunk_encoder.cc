@@ -71,7 +71,7 @@ ChunkEncoder::ChunkEncoder() : buf_(chunk_format::kShortHeaderSize, '\0') {
 void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
   assert(num_samples_ == 0 || timestamp_ms > max_time_ms_);
   const auto bits = std::bit_cast<uint64_t>(value);
-  BitWriter writer(&buf_, free_bits_);
+  BitWriter writer(&buf_, free_bits_, last_byte_);
   if (num_samples_ == 0) {
     writer.WriteVarint(timestamp_ms);
     writer.WriteBits(bits, 64);
@@ -91,6 +91,7 @@ void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
   max_time_ms_ = timestamp_ms;
   prev_bits_ = bits;
   free_bits_ = writer.free_bits();
+  last_byte_ = writer.last_byte();
   ++num_samples_;
   UpdateCount();
 }

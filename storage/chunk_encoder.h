@@ -49,6 +49,7 @@ class ChunkEncoder {
   int prev_leading_ = 0xff;  // 0xff: no XOR window yet.
   int prev_trailing_ = 0;
   int free_bits_ = 0;  // BitWriter::free_bits() of the stream in buf_.
+  uint8_t last_byte_ = 0;  // BitWriter::last_byte(): buf_.back() once the stream has a byte
 };
 
 }  // namespace kura::storage

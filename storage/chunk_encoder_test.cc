@@ -142,6 +142,63 @@ TEST(BitStreamTest, RandomWidthsRoundTrip) {
   EXPECT_FALSE(reader.ReadBits(8, &past_end));
 }
 
+// The stream, one bit at a time: what BitWriter's byte layout must equal (docs/format/chunk.md).
+void AppendBitsOneByOne(uint64_t value, int num_bits, std::string* dst, int* free_bits) {
+  for (int i = num_bits - 1; i >= 0; --i) {
+    if (*free_bits == 0) {
+      dst->push_back('\0');
+      *free_bits = 8;
+    }
+    --*free_bits;
+    if ((value >> i) & 1) dst->back() = static_cast<char>(dst->back() | (1 << *free_bits));
+  }
+}
+
+TEST(BitStreamTest, LayoutMatchesBitByBitWriting) {
+  std::mt19937_64 rng(7);
+  std::string buf = "hdr";
+  std::string expected = "hdr";
+  int expected_free_bits = 0;
+  BitWriter writer(&buf, 0);
+  for (int i = 0; i < 5000; ++i) {
+    const int width = static_cast<int>(rng() % 65);
+    // Bits above `width` must be ignored.
+    const uint64_t v = rng();
+    writer.WriteBits(v, width);
+    AppendBitsOneByOne(v, width, &expected, &expected_free_bits);
+    ASSERT_EQ(expected, buf) << "write " << i << " of width " << width;
+    ASSERT_EQ(expected_free_bits, writer.free_bits());
+    ASSERT_EQ(static_cast<uint8_t>(buf.back()), writer.last_byte());
+  }
+}
+
+// Writers that live for one call each, as ChunkEncoder's, continue the stream exactly, whether
+// they are handed the last byte or read it.
+TEST(BitStreamTest, ShortLivedWritersContinueTheStream) {
+  std::mt19937_64 rng(9);
+  std::string expected = "h";
+  int expected_free_bits = 0;
+  std::string with_last = "h";
+  std::string reading = "h";
+  int free_bits = 0;
+  int reading_free_bits = 0;
+  uint8_t last_byte = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const int width = static_cast<int>(rng() % 65);
+    const uint64_t v = rng();
+    BitWriter a(&with_last, free_bits, last_byte);
+    a.WriteBits(v, width);
+    free_bits = a.free_bits();
+    last_byte = a.last_byte();
+    BitWriter b(&reading, reading_free_bits);
+    b.WriteBits(v, width);
+    reading_free_bits = b.free_bits();
+    AppendBitsOneByOne(v, width, &expected, &expected_free_bits);
+    ASSERT_EQ(expected, with_last) << i;
+    ASSERT_EQ(expected, reading) << i;
+  }
+}
+
 TEST(BitStreamTest, VarintsRoundTripUnaligned) {
   const std::vector<int64_t> values = {0, 1, -1, 63, -64, 64, INT64_MAX, INT64_MIN, 1 << 20};
   std::string buf;

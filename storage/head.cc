@@ -29,18 +29,26 @@ HeadSeries* Head::Find(uint64_t ref) {
 }
 
 HeadSeries* Head::FindByLabels(std::string_view canonical_labels) {
-  // This Abseil's string_view is its own type, not std::string_view.
-  auto it =
-      series_by_labels_.find(absl::string_view(canonical_labels.data(), canonical_labels.size()));
+  return FindByLabels(
+      CanonicalLabelsView{canonical_labels, model::Labels::HashCanonical(canonical_labels)});
+}
+
+HeadSeries* Head::FindByLabels(CanonicalLabelsView canonical_labels) {
+  auto it = series_by_labels_.find(canonical_labels);
   return it == series_by_labels_.end() ? nullptr : it->second;
 }
 
 HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
+  const uint64_t hash = model::Labels::HashCanonical(canonical_labels);
+  return Create(ref, CanonicalLabels{std::move(canonical_labels), hash});
+}
+
+HeadSeries* Head::Create(uint64_t ref, CanonicalLabels canonical_labels) {
   auto series = std::make_unique<HeadSeries>();
   series->ref = ref;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
-  series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.size());
+  series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.bytes.size());
   chunk_bytes_ += static_cast<int64_t>(raw->chunk.size_bytes());
   series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
@@ -208,7 +216,7 @@ size_t Head::EvictIdle(int64_t partition) {
   // The by-labels entries go first: they point at the series.
   absl::erase_if(series_by_labels_, [&](const auto& entry) {
     if (!idle(*entry.second)) return false;
-    series_bytes_ -= static_cast<int64_t>(entry.first.size());
+    series_bytes_ -= static_cast<int64_t>(entry.first.bytes.size());
     return true;
   });
   size_t evicted = 0;

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "model/labels.h"
 #include "model/sample.h"
 #include "storage/chunk_encoder.h"
 
@@ -29,6 +30,32 @@ struct HeadSeries {
   // Out-of-order samples older than the open chunk, not yet merged into the written chunks;
   // ascending, unique timestamps.
   std::vector<model::Sample> out_of_order;
+};
+
+// A series' canonical labels with their hash (model::Labels::Hash), computed once per request
+// series, so that no map lookup on the write path hashes the bytes again.
+struct CanonicalLabelsView {
+  std::string_view bytes;
+  uint64_t hash = 0;
+};
+struct CanonicalLabels {
+  std::string bytes;
+  uint64_t hash = 0;
+};
+// Hash and equality for maps keyed by either of the above; lookups take the view.
+struct CanonicalLabelsHash {
+  using is_transparent = void;
+  template <typename K>
+  size_t operator()(const K& key) const {
+    return static_cast<size_t>(key.hash);
+  }
+};
+struct CanonicalLabelsEq {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.hash == b.hash && std::string_view(a.bytes) == std::string_view(b.bytes);
+  }
 };
 
 // A closed chunk not yet written to disk.
@@ -49,8 +76,11 @@ class Head {
   HeadSeries* Find(uint64_t ref);
   // An active series by its canonical labels, or null.
   HeadSeries* FindByLabels(std::string_view canonical_labels);
+  // The same with the labels' hash at hand.
+  HeadSeries* FindByLabels(CanonicalLabelsView canonical_labels);
   // REQUIRES: neither the ref nor the labels are in the head.
   HeadSeries* Create(uint64_t ref, std::string canonical_labels);
+  HeadSeries* Create(uint64_t ref, CanonicalLabels canonical_labels);
 
   // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
   void Append(HeadSeries* series, const model::Sample& sample);
@@ -104,7 +134,8 @@ class Head {
   const int64_t partition_length_ms_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<HeadSeries>> series_;
   // The same series by canonical labels: one lookup per written series.
-  absl::flat_hash_map<std::string, HeadSeries*> series_by_labels_;
+  absl::flat_hash_map<CanonicalLabels, HeadSeries*, CanonicalLabelsHash, CanonicalLabelsEq>
+      series_by_labels_;
   std::vector<ClosedChunk> pending_;
   int64_t num_out_of_order_ = 0;
   int64_t series_bytes_ = 0;

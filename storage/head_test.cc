@@ -120,5 +120,19 @@ TEST(HeadTest, MemoryFollowsSeriesAndChunks) {
   EXPECT_EQ(head.memory_bytes(), 0);
 }
 
+TEST(HeadTest, FindsByLabelsWithTheirHashAndComparesTheBytes) {
+  Head head(120, 86'400'000);
+  HeadSeries* a = head.Create(1, "a\xff" "1\xff");
+  ASSERT_EQ(head.FindByLabels(CanonicalLabelsView{"a\xff" "1\xff",
+                                                  model::Labels::HashCanonical("a\xff" "1\xff")}),
+            a);
+  // Colliding hashes: the bytes decide.
+  HeadSeries* x = head.Create(2, CanonicalLabels{"x", 7});
+  HeadSeries* y = head.Create(3, CanonicalLabels{"y", 7});
+  EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"x", 7}), x);
+  EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"y", 7}), y);
+  EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"z", 7}), nullptr);
+}
+
 }  // namespace
 }  // namespace kura::storage

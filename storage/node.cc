@@ -127,14 +127,16 @@ absl::Status Node::Rep::WriteCheckpointChunks() {
 
 absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
                               std::vector<SeriesWrite>* writes) const {
-  // Keys point into writes' canonical strings, which the reserve keeps in place.
+  // Keys view the batch's labels, whose canonical form and hash are computed once per label set
+  // (ingest hands the same one to every request that carries it).
   writes->reserve(batch.series.size());
-  absl::flat_hash_map<absl::string_view, size_t> positions;
+  absl::flat_hash_map<CanonicalLabelsView, size_t, CanonicalLabelsHash, CanonicalLabelsEq>
+      positions;
   positions.reserve(batch.series.size());
   for (const model::TimeSeries& series : batch.series) {
     if (series.samples.empty()) continue;
     SeriesWrite& candidate = writes->emplace_back();
-    candidate.canonical = series.labels.CanonicalBytes();
+    candidate.canonical = {series.labels.CanonicalView(), series.labels.Hash()};
     auto [it, inserted] = positions.try_emplace(candidate.canonical, writes->size() - 1);
     if (inserted) {
       candidate.labels = &series.labels;
@@ -212,7 +214,7 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
     write->head = head;
     write->newest = head->newest;
   } else {
-    ASSIGN_OR_RETURN(write->ref, index_.Lookup(write->canonical));
+    ASSIGN_OR_RETURN(write->ref, index_.Lookup(write->canonical.bytes));
     if (write->ref.has_value()) {
       ASSIGN_OR_RETURN(write->newest, PersistedNewest(*write->ref));
     }
@@ -284,7 +286,8 @@ void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch
 void Node::Rep::ApplyToHead(SeriesWrite* write) {
   HeadSeries* series = write->head;
   if (series == nullptr) {
-    series = head_.Create(*write->ref, std::move(write->canonical));
+    series = head_.Create(*write->ref, CanonicalLabels{std::string(write->canonical.bytes),
+                                                       write->canonical.hash});
     series->newest = write->newest;
   }
   for (const model::Sample& sample : write->samples) head_.Append(series, sample);
@@ -320,7 +323,7 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
   for (SeriesWrite& write : writes) {
     if (!write.ref.has_value()) {
       write.ref = index_.AllocateRef();
-      index_.AddToBatch(*write.ref, write.canonical, &wb);
+      index_.AddToBatch(*write.ref, write.canonical.bytes, &wb);
       ++created;
     }
     AddPostings(write, &wb);

@@ -77,7 +77,7 @@ using PartitionColumns = absl::flat_hash_map<uint64_t, TimestampColumn>;
 // One series of a write, its occurrences in the batch merged.
 struct SeriesWrite {
   const model::Labels* labels = nullptr;
-  std::string canonical;
+  CanonicalLabelsView canonical;  // into *labels, which the caller's batch keeps alive
   WalSamples samples;           // sorted and validated: only new samples remain
   HeadSeries* head = nullptr;   // null when the series is not in the head
   std::optional<uint64_t> ref;  // unset for a series never written
