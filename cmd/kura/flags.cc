@@ -126,6 +126,15 @@ void AddStorageFlags(CLI::App* app, storage::NodeOptions* node) {
       ->default_str("1GiB");
 }
 
+// The remote-write receiver: standalone and receive.
+void AddRemoteWriteFlags(CLI::App* app, ingest::RemoteWriteOptions* remote_write) {
+  AddFlag(app, "--remote-write.labels-cache-size", &remote_write->labels_cache_bytes,
+          "Memory for label sets already decoded and validated, ~850 bytes per active series "
+          "(half of it should hold them all), e.g. 512MiB; 0 turns the cache off.")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("256MiB");
+}
+
 // Prometheus's --web.enable-admin-api, for the roles that hold a storage node.
 void AddAdminApiFlag(CLI::App* app, bool* enabled) {
   app->add_flag("--web.enable-admin-api", *enabled,
@@ -159,6 +168,7 @@ void AddStoreClientFlags(CLI::App* app, shard::NodePoolOptions* pool) {
 void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* log_level) {
   AddServerFlags(app, &options->server, log_level);
   AddStorageFlags(app, &options->node);
+  AddRemoteWriteFlags(app, &options->remote_write);
   AddAdminApiFlag(app, &options->enable_admin_api);
   AddEngineFlags(app, &options->engine);
 }
@@ -174,6 +184,7 @@ void AddStoreFlags(CLI::App* app, StoreOptions* options, std::string* log_level)
 void AddReceiveFlags(CLI::App* app, ReceiveOptions* options, std::string* log_level) {
   AddServerFlags(app, &options->server, log_level);
   AddStoreClientFlags(app, &options->pool);
+  AddRemoteWriteFlags(app, &options->remote_write);
   AddFlag(app, "--replication.factor", &options->router.replication_factor,
           "Storage nodes that must acknowledge every sample before the write is acknowledged.")
       ->check(CLI::Range(1, 16));

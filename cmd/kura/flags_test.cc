@@ -42,6 +42,16 @@ TEST(FlagsTest, ReceiveFlagsParse) {
   EXPECT_EQ(c.receive.router.max_in_flight_bytes_per_node, size_t{1} << 20);
 }
 
+TEST(FlagsTest, LabelsCacheSize) {
+  EXPECT_EQ(Parse({"standalone"}).standalone.remote_write.labels_cache_bytes, size_t{256} << 20);
+  EXPECT_EQ(Parse({"standalone", "--remote-write.labels-cache-size=1GiB"})
+                .standalone.remote_write.labels_cache_bytes,
+            size_t{1} << 30);
+  EXPECT_EQ(Parse({"receive", "--store.nodes=a:1", "--remote-write.labels-cache-size=0"})
+                .receive.remote_write.labels_cache_bytes,
+            0u);
+}
+
 TEST(FlagsTest, QueryFlagsParse) {
   CommandLine c = Parse({"query", "--store.nodes=a:1", "--store.timeout=2s",
                          "--query.partial-response=false", "--query.timeout=30s"});

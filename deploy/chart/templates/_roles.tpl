@@ -9,6 +9,7 @@
 - --store.timeout={{ $r.storeTimeout }}
 - --store.dns-refresh-interval={{ $r.storeDnsRefreshInterval }}
 - --store.max-in-flight-bytes={{ $r.maxInFlightBytes }}
+- --remote-write.labels-cache-size={{ $r.labelsCacheSize }}
 {{- with $r.extraArgs }}
 {{ toYaml . }}
 {{- end }}
