@@ -110,9 +110,13 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
   ++num_out_of_order_;
 }
 
-void Head::CloseAllChunks() {
+void Head::CloseAllChunks() { CloseChunksBefore(INT64_MAX); }
+
+void Head::CloseChunksBefore(int64_t partition) {
   for (auto& [ref, series] : series_) {
-    if (series->chunk.num_samples() > 0) CloseChunk(series.get());
+    if (series->chunk.num_samples() > 0 && series->chunk_partition < partition) {
+      CloseChunk(series.get());
+    }
   }
 }
 

@@ -114,6 +114,9 @@ class Head {
   }
   // Closes every open chunk into pending(), to free memory under pressure.
   void CloseAllChunks();
+  // Closes the open chunks holding samples of partitions before `partition` into pending():
+  // before a closed partition is compacted, so none of its chunks arrives after.
+  void CloseChunksBefore(int64_t partition);
 
   // Closes the open chunks of series whose newest sample lies before `partition` and drops the
   // series from the head, so that memory follows the active series; series with out-of-order

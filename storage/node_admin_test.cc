@@ -364,6 +364,30 @@ TEST_F(NodeAdminTest, ClosedPartitionsGetOneChunkPerSeries) {
   EXPECT_EQ(Read(*node, 0, 4 * kHourMs)[0].second.size(), before[0].second.size() + 1);
 }
 
+TEST_F(NodeAdminTest, AnIdleSeriesOpenChunkIsMergedIntoItsClosedPartition) {
+  const model::Labels idle = L({{"__name__", "m"}, {"job", "idle"}});
+  const model::Labels active = L({{"__name__", "m"}, {"job", "active"}});
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    // Ten samples in partition 0: two closed chunks of 4, two samples still open in the head.
+    Write(*node, idle, Range(0, 9 * kMinMs, kMinMs));
+    Write(*node, active, Range(2 * kHourMs, 2 * kHourMs + 3 * kMinMs, kMinMs));
+    ASSERT_TRUE(node->CompactClosedPartitions(absl::FromUnixMillis(2 * kHourMs + 30 * kMinMs))
+                    .ok());
+    // The close's checkpoint lets the idle series go: nothing of it may be written unmerged.
+  }
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  std::map<std::pair<int64_t, uint64_t>, int> chunks;
+  for (const auto& entry : disk.chunk_series) ++chunks[entry];
+  EXPECT_EQ((chunks[{0, 1}]), 1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  auto read = Read(*node, 0, 3 * kHourMs);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[1].second, Times(0, 9 * kMinMs, kMinMs));
+}
+
 TEST_F(NodeAdminTest, CompactMergesTheOpenPartitionTooAndWritingGoesOn) {
   const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
   std::unique_ptr<Node> node = OpenNode();

@@ -85,6 +85,14 @@ absl::Status Node::Rep::CompactClosedPartitions(absl::Time now) {
   if (!options_.compact_closed_partitions) return absl::OkStatus();
   absl::MutexLock maintenance(&maintenance_mu_);
   const int64_t first_open = FirstOpenPartition(now);
+  {
+    // A series idle since before the partition ended still has its last chunk there open in
+    // the head: written after the merge, it would stay unmerged.
+    absl::MutexLock lock(&mu_);
+    head_.CloseChunksBefore(first_open);
+    RETURN_IF_ERROR(FlushPendingChunks());
+    RETURN_IF_ERROR(FlushOutOfOrder());
+  }
   ASSIGN_OR_RETURN(
       std::vector<int64_t> partitions,
       querier_.Partitions(ReadableMinTime(INT64_MIN), first_open * partition_length_ms_ - 1));
@@ -109,9 +117,11 @@ absl::Status Node::Rep::Compact() {
   const int64_t first_open = FirstOpenPartition(options_.clock ? options_.clock() : absl::Now());
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions,
                    querier_.Partitions(ReadableMinTime(INT64_MIN), INT64_MAX));
+  // Compacted partitions too: out-of-order samples, or chunks a series closed after the
+  // partition's compaction, may have added chunks there since.
   for (int64_t partition : partitions) {
     ASSIGN_OR_RETURN(bool compacted, IsCompacted(partition));
-    if (!compacted) RETURN_IF_ERROR(CompactPartition(partition, partition < first_open));
+    RETURN_IF_ERROR(CompactPartition(partition, partition < first_open && !compacted));
   }
   // Everything else RocksDB holds, too: superseded checkpoints, deleted keys, level-0 files.
   for (rocksdb::ColumnFamilyHandle* family :

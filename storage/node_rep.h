@@ -195,6 +195,7 @@ class Node::Rep {
   int64_t FirstOpenPartition(absl::Time now) const;
   absl::StatusOr<bool> IsCompacted(int64_t partition) const;
   // Merges every series' chunks of `partition`; marks it compacted when `closed`.
+  // Merges the partition's chunks per series; `closed` also marks it compacted.
   absl::Status CompactPartition(int64_t partition, bool closed);
   // The shared timestamp columns stored for `partition`, by id.
   absl::StatusOr<PartitionColumns> LoadTimestampColumns(int64_t partition) const;

@@ -441,7 +441,11 @@ std::string EncodeTimestampColumn(absl::Span<const int64_t> timestamps) {
 absl::StatusOr<TimestampColumn> DecodeTimestampColumn(std::string_view column) {
   const absl::Status corrupt = absl::DataLossError("corrupt timestamp column");
   uint64_t count = 0;
-  if (!GetVarint(&column, &count) || count == 0 || column.size() < 8) return corrupt;
+  // A column is as long as a chunk at most, which bounds what a corrupt one can allocate.
+  if (!GetVarint(&column, &count) || count == 0 || count > kMaxPackedChunkSamples ||
+      column.size() < 8) {
+    return corrupt;
+  }
   const int64_t first = static_cast<int64_t>(chunk_format::GetBigEndian(column, 0, 8));
   column.remove_prefix(8);
   std::string payload;
