@@ -388,6 +388,24 @@ TEST_F(NodeAdminTest, AnIdleSeriesOpenChunkIsMergedIntoItsClosedPartition) {
   EXPECT_EQ(read[1].second, Times(0, 9 * kMinMs, kMinMs));
 }
 
+TEST_F(NodeAdminTest, CompactPacksASeriesSingleChunk) {
+  // Prometheus-sized chunks: the open partition's 100 samples are one chunk per series.
+  options_.max_samples_per_chunk = 120;
+  std::vector<model::Sample> samples;
+  for (int64_t i = 0; i < 100; ++i) samples.push_back({i * 15000 + (i * 7) % 5, i * 0.25});
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  Write(*node, L({{"__name__", "m"}, {"job", "a"}}), samples);
+  Write(*node, L({{"__name__", "m"}, {"job", "b"}}), samples);
+  const auto before = Read(*node, 0, kHourMs);
+  ASSERT_TRUE(node->Compact().ok());
+  EXPECT_EQ(Read(*node, 0, kHourMs), before);
+  node.reset();
+  const DiskContents disk = ReadDisk(options_.data_dir);
+  EXPECT_EQ(disk.chunk_series.size(), 2u);
+  EXPECT_EQ(disk.chunks_with_shared_timestamps, 2);
+}
+
 TEST_F(NodeAdminTest, CompactMergesTheOpenPartitionTooAndWritingGoesOn) {
   const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
   std::unique_ptr<Node> node = OpenNode();

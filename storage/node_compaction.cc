@@ -196,7 +196,12 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
     chunks.emplace_back(it->value().ToStringView());
   }
   RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
-  if (chunks.size() < 2) return absl::OkStatus();
+  // One chunk is re-encoded too unless it is packed already: an open partition's series has
+  // one when it has not filled a chunk before compact closed it.
+  if (chunks.empty() || (chunks.size() == 1 && static_cast<uint8_t>(chunks[0][0]) ==
+                                                   kPackedChunkVersion)) {
+    return absl::OkStatus();
+  }
   // Chunks of a series do not overlap and come in time order: their samples in key order are
   // ascending.
   std::vector<model::Sample> samples;
