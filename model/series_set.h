@@ -21,6 +21,13 @@ class SampleIterator {
   // REQUIRES: the last Next() returned true.
   virtual Sample At() const = 0;
   virtual absl::Status status() const = 0;
+
+  // Appends every sample Next() would still yield to `out` and returns status(). The way to
+  // read a whole series: decoders override it with a loop free of virtual calls per sample.
+  virtual absl::Status AppendRemaining(std::vector<Sample>* out) {
+    while (Next()) out->push_back(At());
+    return status();
+  }
 };
 
 // One selected series. Its samples are read lazily, so listing series costs no chunk reads.
@@ -28,7 +35,10 @@ class Series {
  public:
   virtual ~Series() = default;
   virtual const Labels& labels() const = 0;
-  // A new iterator over the samples inside the time range the series was selected for.
+  // A new iterator over the samples inside the time range the series was selected for. It
+  // owns or shares what it reads: it stays valid after its SeriesSet moves on or goes away,
+  // and it may be used on another thread than the set's (by one thread at a time), so that
+  // readers can decode several series at once.
   virtual std::unique_ptr<SampleIterator> NewIterator() const = 0;
 };
 

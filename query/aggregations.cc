@@ -232,6 +232,56 @@ absl::StatusOr<EvalValue> AggregateCountValues(Evaluator& ev, AggregateInput& a)
 
 }  // namespace
 
+// The folding operators (all but topk, bottomk, limitk, limit_ratio and count_values) go
+// series by series through a block of steps, each series' points read in order: a step-major
+// loop would touch every input series once per step. Each (group, step) still folds its
+// inputs in input order, so sums come out exactly as step by step.
+absl::StatusOr<EvalValue> FoldGroups(Evaluator& ev, const AggregateInput& a,
+                                     const std::vector<size_t>& group_of,
+                                     std::vector<Series> group_series) {
+  const AggregateOp op = a.agg->op;
+  const int64_t num_steps = ev.num_steps();
+  const size_t num_groups = group_series.size();
+  // At most about 64K states at once, so a query with many groups stays small.
+  const int64_t block =
+      std::clamp<int64_t>(int64_t{1 << 16} / static_cast<int64_t>(std::max<size_t>(num_groups, 1)),
+                          1, 256);
+  std::vector<GroupState> states(num_groups * static_cast<size_t>(block));
+  std::vector<size_t> cursor(a.in.matrix.size(), 0);
+  for (int64_t first = 0; first < num_steps; first += block) {
+    RETURN_IF_ERROR(ev.ctx().CheckDeadline());
+    const int64_t last = std::min(num_steps, first + block) - 1;
+    const int64_t last_ts = ev.StepTime(last);
+    for (GroupState& g : states) g.seen = false;
+    for (size_t j = 0; j < a.in.matrix.size(); ++j) {
+      const std::vector<FloatPoint>& p = a.in.matrix[j].points;
+      GroupState* row = &states[group_of[j] * static_cast<size_t>(block)];
+      size_t& c = cursor[j];
+      for (; c < p.size() && p[c].t <= last_ts; ++c) {
+        const int64_t since = p[c].t - ev.start_ms();
+        if (since < 0 || since % ev.interval_ms() != 0) continue;  // not at a step
+        Fold(op, &row[since / ev.interval_ms() - first], p[c].v);
+      }
+    }
+    for (int64_t i = first; i <= last; ++i) {
+      const int64_t ts = ev.StepTime(i);
+      const double param =
+          a.param.type == ValueType::kScalar ? a.param.matrix[0].points[static_cast<size_t>(i)].v : 0;
+      RETURN_IF_ERROR(CheckParam(ev, a, param));
+      for (size_t gi = 0; gi < num_groups; ++gi) {
+        GroupState& g = states[gi * static_cast<size_t>(block) + static_cast<size_t>(i - first)];
+        if (g.seen) group_series[gi].points.push_back({ts, Finish(op, &g, param)});
+      }
+    }
+  }
+  EvalValue out;
+  out.type = ValueType::kVector;
+  for (Series& s : group_series) {
+    if (!s.points.empty()) out.matrix.push_back(std::move(s));
+  }
+  return out;
+}
+
 absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg) {
   AggregateInput a{&agg, {}, {}, agg.grouping};
   if (agg.param != nullptr) {
@@ -260,6 +310,7 @@ absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg)
       }
     }
   }
+  if (!selector_op) return FoldGroups(ev, a, group_of, std::move(group_series));
   std::vector<GroupState> groups(group_series.size());
   std::vector<size_t> cursor(n, 0);
   std::vector<double> step_values(n);
@@ -299,10 +350,6 @@ absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg)
       const double v = p[cursor[j]].v;
       step_values[j] = v;
       GroupState& g = groups[group_of[j]];
-      if (!selector_op) {
-        Fold(agg.op, &g, v);
-        continue;
-      }
       g.seen = true;
       auto& h = g.heap;
       switch (agg.op) {
@@ -340,10 +387,6 @@ absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg)
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       GroupState& g = groups[gi];
       if (!g.seen) continue;
-      if (!selector_op) {
-        group_series[gi].points.push_back({ts, Finish(agg.op, &g, param)});
-        continue;
-      }
       auto& h = g.heap;
       if (agg.op == AggregateOp::kTopk) {
         std::stable_sort(h.begin(), h.end(), [&](size_t x, size_t y) {
@@ -364,11 +407,6 @@ absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg)
         }
         out.matrix[out_index[j]].points.push_back({ts, step_values[j]});
       }
-    }
-  }
-  if (!selector_op) {
-    for (auto& s : group_series) {
-      if (!s.points.empty()) out.matrix.push_back(std::move(s));
     }
   }
   return out;

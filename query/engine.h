@@ -12,6 +12,10 @@
 #include "query/ast.h"
 #include "query/value.h"
 
+namespace kura::base {
+class ThreadPool;
+}  // namespace kura::base
+
 namespace kura::query {
 
 struct EngineOptions {
@@ -27,6 +31,9 @@ struct EngineOptions {
   bool enable_delayed_name_removal = false;
   bool enable_binop_fill_modifiers = false;  // fill(), fill_left(), fill_right()
   bool enable_extended_range_selectors = false;  // `anchored` / `smoothed`
+  // Decodes the series of a selector on more cores than the query's (query/decode_ahead.h);
+  // null: the query's thread decodes alone. Not owned: one pool serves every engine.
+  base::ThreadPool* decode_pool = nullptr;
   // Polled as often as the deadline; once it returns true the query stops with Cancelled.
   // Set per request, e.g. to stop work for a client that has gone away.
   std::function<bool()> cancelled;

@@ -12,6 +12,7 @@
 #include "model/sample.h"
 #include "query/aggregations.h"
 #include "query/binary_ops.h"
+#include "query/decode_ahead.h"
 #include "query/eval_math.h"
 #include "query/functions.h"
 
@@ -90,9 +91,7 @@ absl::Status QueryContext::AddSamples(int64_t n) {
 
 absl::Status ReadSamples(const model::Series& series, std::vector<model::Sample>* samples) {
   samples->clear();
-  std::unique_ptr<model::SampleIterator> it = series.NewIterator();
-  while (it->Next()) samples->push_back(it->At());
-  return it->status();
+  return series.NewIterator()->AppendRemaining(samples);
 }
 
 absl::Status MergeSameLabels(Matrix* matrix) {
@@ -264,14 +263,13 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
   const int64_t first_ref = WindowEnd(start_ms_, vs.at, vs.at_ms, vs.offset_ms);
   const int64_t last_ref = WindowEnd(end_ms_, vs.at, vs.at_ms, vs.offset_ms);
   ASSIGN_OR_RETURN(auto set, Select(vs, first_ref - lookback + 1, last_ref));
+  DecodeAhead series(std::move(set), ctx_->options->decode_pool);
   EvalValue out;
   out.type = ValueType::kVector;
-  std::vector<model::Sample> buf;
   int64_t series_count = 0;
-  while (set->Next()) {
+  while (series.Next()) {
     if (++series_count % 256 == 0) RETURN_IF_ERROR(ctx_->CheckDeadline());
-    const model::Series& series = set->At();
-    RETURN_IF_ERROR(ReadSamples(series, &buf));
+    const std::vector<model::Sample>& buf = series.samples();
     Series s;
     s.labels = series.labels();
     size_t next = 0;  // first sample newer than the current window end
@@ -290,7 +288,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
     RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
     out.matrix.push_back(std::move(s));
   }
-  RETURN_IF_ERROR(set->status());
+  RETURN_IF_ERROR(series.status());
   return out;
 }
 
@@ -373,25 +371,21 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr, RangeInput* in,
     const int64_t last_ref = WindowEnd(end_ms_, vs->at, vs->at_ms, vs->offset_ms);
     ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms - in->before_ms + 1,
                                       last_ref + in->after_ms));
+    DecodeAhead series(std::move(set), ctx_->options->decode_pool);
     Series s;
-    while (set->Next()) {
+    while (series.Next()) {
       RETURN_IF_ERROR(ctx_->CheckDeadline());
-      const model::Series& series = set->At();
       s.labels = series.labels();
       s.drop_name = false;
       s.points.clear();
-      auto it = series.NewIterator();
-      while (it->Next()) {
-        const model::Sample sample = it->At();
-        if (model::IsStaleNaN(sample.value)) continue;
-        s.points.push_back({sample.timestamp_ms, sample.value});
+      for (const model::Sample& sample : series.samples()) {
+        if (!model::IsStaleNaN(sample.value)) s.points.push_back({sample.timestamp_ms, sample.value});
       }
-      RETURN_IF_ERROR(it->status());
       ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
       RETURN_IF_ERROR(fn(s));
     }
-    return set->status();
+    return series.status();
   }
   if (const auto* sq = std::get_if<SubqueryExpr>(&e.node)) {
     in->offset_ms = sq->offset_ms;

@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "base/thread_pool.h"
 #include "gtest/gtest.h"
 #include "model/write_batch.h"
 #include "query/ast.h"
@@ -194,6 +195,8 @@ class ScriptRunner {
     engine_options.enable_extended_range_selectors = true;
     engine_options.enable_binop_fill_modifiers = true;
     engine_options.enable_delayed_name_removal = true;
+    // Series are decoded on a pool as in the binary, so the files check that path too.
+    engine_options.decode_pool = &decode_pool_;
     engine_ = std::make_unique<Engine>(node_.get(), engine_options);
     return absl::OkStatus();
   }
@@ -276,6 +279,7 @@ class ScriptRunner {
   fs::path dir_;
   absl::Status storage_status_;
   std::unique_ptr<storage::Node> node_;
+  base::ThreadPool decode_pool_{2};
   std::unique_ptr<Engine> engine_;
 };
 

@@ -29,7 +29,8 @@ class MergedSeries : public model::Series {
     std::vector<std::unique_ptr<model::SampleIterator>> sources;
     sources.reserve(chunks_.size());
     for (const std::string& chunk : chunks_) {
-      sources.push_back(storage::NewChunkIterator(chunk, min_time_ms_, max_time_ms_));
+      // Owning copies: the iterator outlives Reset() (model::Series::NewIterator).
+      sources.push_back(storage::NewOwningChunkIterator(chunk, min_time_ms_, max_time_ms_));
     }
     return storage::NewMergingIterator(std::move(sources));
   }

@@ -12,10 +12,6 @@
 namespace kura::storage {
 namespace {
 
-bool IsPacked(std::string_view chunk) {
-  return !chunk.empty() && static_cast<uint8_t>(chunk[0]) == kPackedChunkVersion;
-}
-
 constexpr int kNoWindow = 0xff;
 
 // Decodes the samples of a chunk in order; filters to [min_time_ms, max_time_ms].
@@ -52,6 +48,11 @@ class ChunkIterator final : public model::SampleIterator {
   model::Sample At() const override { return {t_, std::bit_cast<double>(bits_)}; }
 
   absl::Status status() const override { return status_; }
+
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    while (Next()) out->push_back(At());  // final: no virtual call per sample
+    return status_;
+  }
 
  private:
   bool DecodeSample();
@@ -187,6 +188,9 @@ class OwningChunkIterator final : public model::SampleIterator {
   bool Next() override { return it_.Next(); }
   model::Sample At() const override { return it_.At(); }
   absl::Status status() const override { return it_.status(); }
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    return it_.AppendRemaining(out);
+  }
 
  private:
   const std::string chunk_;
@@ -197,7 +201,7 @@ class OwningChunkIterator final : public model::SampleIterator {
 
 std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk, int64_t min_time_ms,
                                                         int64_t max_time_ms) {
-  if (IsPacked(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
+  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   return std::make_unique<ChunkIterator>(chunk, min_time_ms, max_time_ms);
 }
 
@@ -205,12 +209,12 @@ std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
                                                               int64_t min_time_ms,
                                                               int64_t max_time_ms) {
   // A packed chunk's iterator decompresses a copy of its own.
-  if (IsPacked(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
+  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   return std::make_unique<OwningChunkIterator>(std::move(chunk), min_time_ms, max_time_ms);
 }
 
 absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
-  if (IsPacked(chunk)) {
+  if (IsPackedChunk(chunk)) {
     *meta = ChunkMeta();
     return ReadPackedChunkHeader(chunk, &meta->num_samples, &meta->min_time_ms, &meta->max_time_ms);
   }

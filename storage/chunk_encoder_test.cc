@@ -1,5 +1,6 @@
 #include "storage/chunk_encoder.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -29,6 +30,14 @@ Decoded DecodeAll(std::string_view chunk, int64_t min_time_ms = INT64_MIN,
   auto it = NewChunkIterator(chunk, min_time_ms, max_time_ms);
   while (it->Next()) d.samples.push_back(it->At());
   d.status = it->status();
+  // The bulk read yields the very same samples and status.
+  std::vector<Sample> bulk;
+  EXPECT_EQ(NewChunkIterator(chunk, min_time_ms, max_time_ms)->AppendRemaining(&bulk), d.status);
+  EXPECT_EQ(bulk.size(), d.samples.size());
+  for (size_t i = 0; i < std::min(bulk.size(), d.samples.size()); ++i) {
+    EXPECT_EQ(bulk[i].timestamp_ms, d.samples[i].timestamp_ms);
+    EXPECT_EQ(std::bit_cast<uint64_t>(bulk[i].value), std::bit_cast<uint64_t>(d.samples[i].value));
+  }
   return d;
 }
 

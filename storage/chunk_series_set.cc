@@ -55,6 +55,39 @@ class MergingIterator : public model::SampleIterator {
   model::Sample At() const override { return heads_[current_]; }
   absl::Status status() const override { return status_; }
 
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    if (started_) return SampleIterator::AppendRemaining(out);  // partly read already
+    started_ = true;
+    // Each source is appended in turn; one that does not start after what is there already
+    // (rare: an out-of-order chunk) is merged in, the earlier sources winning equal timestamps.
+    const size_t base = out->size();
+    std::vector<model::Sample> merged;
+    for (const std::unique_ptr<model::SampleIterator>& source : sources_) {
+      const size_t from = out->size();
+      status_ = source->AppendRemaining(out);
+      if (!status_.ok()) return status_;
+      if (from == base || from == out->size() ||
+          (*out)[from].timestamp_ms > (*out)[from - 1].timestamp_ms) {
+        continue;
+      }
+      merged.clear();
+      const auto first = out->begin() + static_cast<std::ptrdiff_t>(base);
+      const auto mid = out->begin() + static_cast<std::ptrdiff_t>(from);
+      auto a = first, b = mid;
+      while (a != mid || b != out->end()) {
+        if (b == out->end() || (a != mid && a->timestamp_ms <= b->timestamp_ms)) {
+          if (b != out->end() && b->timestamp_ms == a->timestamp_ms) ++b;
+          merged.push_back(*a++);
+        } else {
+          merged.push_back(*b++);
+        }
+      }
+      out->resize(base);
+      out->insert(out->end(), merged.begin(), merged.end());
+    }
+    return status_;
+  }
+
  private:
   void Advance(size_t i) {
     has_[i] = sources_[i]->Next();
@@ -96,6 +129,18 @@ class StoredChunksIterator : public model::SampleIterator {
   model::Sample At() const override { return chunk_->At(); }
   absl::Status status() const override { return status_; }
 
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    while (status_.ok()) {
+      if (chunk_ != nullptr) {
+        status_ = chunk_->AppendRemaining(out);
+        chunk_.reset();
+        if (!status_.ok()) break;
+      }
+      if (!LoadNextChunk()) break;
+    }
+    return status_;
+  }
+
  private:
   // Positions on the next chunk overlapping the range; false at the end or on error.
   bool LoadNextChunk() {
@@ -114,13 +159,20 @@ class StoredChunksIterator : public model::SampleIterator {
           return false;
         }
         if (min_time_ms <= source_->max_time_ms) {
+          const std::string_view bytes = it_->value().ToStringView();
+          if (!IsPackedChunk(bytes)) {
+            // Its time bounds would take a decode, and the iterator skips the samples before
+            // the range anyway. The bytes stay valid until it_ moves, after this chunk.
+            chunk_ = NewChunkIterator(bytes, source_->min_time_ms, source_->max_time_ms);
+            return true;
+          }
           ChunkMeta meta;
-          status_ = ReadChunkMeta(it_->value().ToStringView(), &meta);
+          status_ = ReadChunkMeta(bytes, &meta);
           if (!status_.ok()) return false;
           if (meta.max_time_ms >= source_->min_time_ms) {
-            chunk_ = source_->timestamp_columns->NewIterator(
-                partition, it_->value().ToStringView(), source_->min_time_ms,
-                source_->max_time_ms);
+            chunk_ = source_->timestamp_columns->NewIterator(partition, bytes,
+                                                             source_->min_time_ms,
+                                                             source_->max_time_ms);
             return true;
           }
           it_->Next();
@@ -151,24 +203,33 @@ class TombstoneFilter : public model::SampleIterator {
 
   bool Next() override {
     while (it_->Next()) {
-      const int64_t t = it_->At().timestamp_ms;
-      // Samples ascend: intervals wholly before this one never match again.
-      while (next_ < deleted_.size() && deleted_[next_].max_time_ms < t) ++next_;
-      bool is_deleted = false;
-      for (size_t i = next_; i < deleted_.size() && deleted_[i].min_time_ms <= t; ++i) {
-        if (deleted_[i].Contains(t)) {
-          is_deleted = true;
-          break;
-        }
-      }
-      if (!is_deleted) return true;
+      if (!IsDeleted(it_->At().timestamp_ms)) return true;
     }
     return false;
   }
   model::Sample At() const override { return it_->At(); }
   absl::Status status() const override { return it_->status(); }
 
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    const size_t from = out->size();
+    const absl::Status status = it_->AppendRemaining(out);
+    const auto kept =
+        std::remove_if(out->begin() + static_cast<std::ptrdiff_t>(from), out->end(),
+                       [&](const model::Sample& s) { return IsDeleted(s.timestamp_ms); });
+    out->erase(kept, out->end());
+    return status;
+  }
+
  private:
+  // REQUIRES: `t` ascends from call to call: intervals wholly before it never match again.
+  bool IsDeleted(int64_t t) {
+    while (next_ < deleted_.size() && deleted_[next_].max_time_ms < t) ++next_;
+    for (size_t i = next_; i < deleted_.size() && deleted_[i].min_time_ms <= t; ++i) {
+      if (deleted_[i].Contains(t)) return true;
+    }
+    return false;
+  }
+
   std::unique_ptr<model::SampleIterator> it_;
   std::vector<TimeInterval> deleted_;
   size_t next_ = 0;
@@ -209,6 +270,9 @@ class ChunkSeries : public model::Series {
     bool Next() override { return it_->Next(); }
     model::Sample At() const override { return it_->At(); }
     absl::Status status() const override { return it_->status(); }
+    absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+      return it_->AppendRemaining(out);
+    }
 
    private:
     std::shared_ptr<const ChunkSource> source_;

@@ -30,6 +30,17 @@ std::vector<std::pair<int64_t, double>> Drain(model::SampleIterator& it) {
   return out;
 }
 
+// The same through AppendRemaining, after `skip` samples read with Next().
+std::vector<std::pair<int64_t, double>> DrainInBulk(model::SampleIterator& it, int skip = 0) {
+  std::vector<std::pair<int64_t, double>> out;
+  for (int i = 0; i < skip && it.Next(); ++i) out.emplace_back(it.At().timestamp_ms, it.At().value);
+  std::vector<model::Sample> rest;
+  EXPECT_TRUE(it.AppendRemaining(&rest).ok());
+  for (const model::Sample& s : rest) out.emplace_back(s.timestamp_ms, s.value);
+  EXPECT_FALSE(it.Next());
+  return out;
+}
+
 TEST(MergingIteratorTest, OrdersAndDropsDuplicatesKeepingTheFirstSource) {
   std::vector<std::unique_ptr<model::SampleIterator>> sources;
   sources.push_back(
@@ -50,6 +61,7 @@ TEST(MergingIteratorTest, MatchesAReferenceMergeOnRandomOverlaps) {
     std::vector<std::unique_ptr<model::SampleIterator>> sources;
     // Reference: of each timestamp, the first source's value.
     std::map<int64_t, double> want;
+    std::vector<std::vector<model::Sample>> runs;
     for (int s = 0; s < num_sources; ++s) {
       std::vector<model::Sample> samples;
       // Runs of consecutive timestamps with gaps, so sources interleave in long and short runs.
@@ -60,6 +72,7 @@ TEST(MergingIteratorTest, MatchesAReferenceMergeOnRandomOverlaps) {
         samples.push_back({t, static_cast<double>(s * 1000 + i)});
         want.emplace(t, samples.back().value);
       }
+      runs.push_back(samples);
       sources.push_back(std::make_unique<VectorIterator>(std::move(samples)));
     }
     std::unique_ptr<model::SampleIterator> it = NewMergingIterator(std::move(sources));
@@ -67,6 +80,13 @@ TEST(MergingIteratorTest, MatchesAReferenceMergeOnRandomOverlaps) {
     EXPECT_EQ(Drain(*it), expected) << round;
     EXPECT_TRUE(it->status().ok());
     EXPECT_FALSE(it->Next());
+    // In bulk, from the start and after a few samples.
+    for (int skip : {0, 3}) {
+      std::vector<std::unique_ptr<model::SampleIterator>> again;
+      for (const auto& run : runs) again.push_back(std::make_unique<VectorIterator>(run));
+      it = NewMergingIterator(std::move(again));
+      EXPECT_EQ(DrainInBulk(*it, skip), expected) << round << " skip " << skip;
+    }
   }
 }
 
@@ -78,6 +98,14 @@ TEST(MergingIteratorTest, ReportsASourceError) {
   while (it->Next()) {
   }
   EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss);
+
+  std::vector<std::unique_ptr<model::SampleIterator>> two;
+  two.push_back(std::make_unique<VectorIterator>(std::vector<model::Sample>{{2, 2}}));
+  two.push_back(std::make_unique<VectorIterator>(std::vector<model::Sample>{{1, 1}},
+                                                 absl::DataLossError("corrupt")));
+  it = NewMergingIterator(std::move(two));
+  std::vector<model::Sample> out;
+  EXPECT_EQ(it->AppendRemaining(&out).code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(TombstoneFilterTest, SkipsSamplesInOverlappingAndNestedIntervals) {
@@ -96,6 +124,10 @@ TEST(TombstoneFilterTest, SkipsSamplesInOverlappingAndNestedIntervals) {
   const std::vector<std::pair<int64_t, double>> want2 = {{1, 1}, {2, 2}, {3, 3},  {5, 5},
                                                          {8, 8}, {9, 9}, {10, 10}};
   EXPECT_EQ(Drain(*it), want2);
+  it = NewTombstoneFilter(std::make_unique<VectorIterator>(samples), deleted);
+  EXPECT_EQ(DrainInBulk(*it), want2);
+  it = NewTombstoneFilter(std::make_unique<VectorIterator>(samples), deleted);
+  EXPECT_EQ(DrainInBulk(*it, 4), want2);
 }
 
 }  // namespace

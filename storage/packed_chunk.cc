@@ -195,6 +195,23 @@ class PackedChunkIterator final : public model::SampleIterator {
   model::Sample At() const override { return samples_[next_]; }
   absl::Status status() const override { return status_; }
 
+  absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    const size_t from = next_ + 1;  // next_ starts at -1
+    if (from >= samples_.size()) {
+      next_ = samples_.size();
+      return status_;
+    }
+    // The samples in range are one contiguous run of the decoded ones.
+    const auto begin = samples_.begin() + static_cast<std::ptrdiff_t>(from);
+    const auto first = std::partition_point(
+        begin, samples_.end(), [&](const model::Sample& s) { return s.timestamp_ms < min_time_ms_; });
+    const auto last = std::partition_point(
+        first, samples_.end(), [&](const model::Sample& s) { return s.timestamp_ms <= max_time_ms_; });
+    out->insert(out->end(), first, last);
+    next_ = samples_.size();
+    return status_;
+  }
+
  private:
   absl::Status Decode(std::string_view chunk, const TimestampColumn* timestamps);
 

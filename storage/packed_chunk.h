@@ -24,6 +24,11 @@ namespace kura::storage {
 
 inline constexpr uint8_t kPackedChunkVersion = 2;
 
+// Whether `chunk` is a packed chunk (its first byte, the version, says so).
+inline bool IsPackedChunk(std::string_view chunk) {
+  return !chunk.empty() && static_cast<uint8_t>(chunk[0]) == kPackedChunkVersion;
+}
+
 // At most this many samples per packed chunk: a series' day at 1.3 s.
 inline constexpr uint64_t kMaxPackedChunkSamples = 1 << 16;
 

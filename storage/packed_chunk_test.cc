@@ -1,5 +1,6 @@
 #include "storage/packed_chunk.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -21,6 +22,14 @@ std::vector<model::Sample> Decode(const std::string& chunk, int64_t min_time_ms 
   std::vector<model::Sample> out;
   while (it->Next()) out.push_back(it->At());
   EXPECT_TRUE(it->status().ok()) << it->status();
+  // The bulk read yields the very same samples.
+  std::vector<model::Sample> bulk;
+  EXPECT_TRUE(NewChunkIterator(chunk, min_time_ms, max_time_ms)->AppendRemaining(&bulk).ok());
+  EXPECT_EQ(bulk.size(), out.size());
+  for (size_t i = 0; i < std::min(bulk.size(), out.size()); ++i) {
+    EXPECT_EQ(bulk[i].timestamp_ms, out[i].timestamp_ms);
+    EXPECT_EQ(std::bit_cast<uint64_t>(bulk[i].value), std::bit_cast<uint64_t>(out[i].value));
+  }
   return out;
 }
 

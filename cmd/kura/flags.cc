@@ -1,10 +1,12 @@
 #include "cmd/kura/flags.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -143,7 +145,10 @@ void AddAdminApiFlag(CLI::App* app, bool* enabled) {
 }
 
 // The PromQL engine: standalone and query.
-void AddEngineFlags(CLI::App* app, query::EngineOptions* engine) {
+void AddEngineFlags(CLI::App* app, query::EngineOptions* engine, int* decode_threads) {
+  AddFlag(app, "--query.decode-threads", decode_threads,
+          "Threads that decode the series of a query's selectors beside the query's own "
+          "(0: each query decodes alone).");
   AddDurationFlag(app, "--query.lookback-delta", &engine->lookback_delta,
                   "How far back to look for a sample of an instant vector selector.");
   AddDurationFlag(app, "--query.timeout", &engine->timeout,
@@ -170,7 +175,7 @@ void AddStandaloneFlags(CLI::App* app, StandaloneOptions* options, std::string* 
   AddStorageFlags(app, &options->node);
   AddRemoteWriteFlags(app, &options->remote_write);
   AddAdminApiFlag(app, &options->enable_admin_api);
-  AddEngineFlags(app, &options->engine);
+  AddEngineFlags(app, &options->engine, &options->query_decode_threads);
 }
 
 void AddStoreFlags(CLI::App* app, StoreOptions* options, std::string* log_level) {
@@ -200,10 +205,15 @@ void AddQueryFlags(CLI::App* app, QueryOptions* options, std::string* log_level)
                 "Answer with a warning when a storage node does not answer; with =false, fail.")
       ->envname(EnvName("--query.partial-response"))
       ->capture_default_str();
-  AddEngineFlags(app, &options->engine);
+  AddEngineFlags(app, &options->engine, &options->query_decode_threads);
 }
 
 }  // namespace
+
+int DefaultDecodeThreads() {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores - 1, 0, 7);
+}
 
 CommandLine ParseCommandLine(int argc, char** argv) {
   CommandLine result;

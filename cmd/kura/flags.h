@@ -31,10 +31,15 @@ struct ServerOptions {
   absl::Duration drain_timeout = absl::Seconds(25);
 };
 
+// Threads that help queries decode series: one per core beyond the query's own, at most 7.
+// (In a container the machine's cores are not the CPU limit; set the flag there.)
+int DefaultDecodeThreads();
+
 struct StandaloneOptions {
   ServerOptions server;
   storage::NodeOptions node{.data_dir = "./data"};
-  query::EngineOptions engine;
+  query::EngineOptions engine;  // decode_pool is set where the pool is made
+  int query_decode_threads = DefaultDecodeThreads();
   ingest::RemoteWriteOptions remote_write;
   // Prometheus's --web.enable-admin-api: delete_series, clean_tombstones, and Kura's compact.
   bool enable_admin_api = false;
@@ -58,7 +63,8 @@ struct QueryOptions {
   ServerOptions server;
   shard::NodePoolOptions pool;
   shard::FanOutOptions fan_out;
-  query::EngineOptions engine;
+  query::EngineOptions engine;  // as in StandaloneOptions
+  int query_decode_threads = DefaultDecodeThreads();
 };
 
 enum class Command { kStandalone, kReceive, kStore, kQuery };

@@ -54,7 +54,8 @@ TEST(FlagsTest, LabelsCacheSize) {
 
 TEST(FlagsTest, QueryFlagsParse) {
   CommandLine c = Parse({"query", "--store.nodes=a:1", "--store.timeout=2s",
-                         "--query.partial-response=false", "--query.timeout=30s"});
+                         "--query.partial-response=false", "--query.timeout=30s",
+                         "--query.decode-threads=3"});
   ASSERT_FALSE(c.exit_code.has_value());
   EXPECT_EQ(c.command, Command::kQuery);
   EXPECT_EQ(c.query.pool.membership.nodes, "a:1");
@@ -62,6 +63,8 @@ TEST(FlagsTest, QueryFlagsParse) {
   EXPECT_FALSE(c.query.fan_out.partial_response);
   EXPECT_EQ(c.query.engine.timeout, absl::Seconds(30));
   EXPECT_EQ(c.query.pool.client.select_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.query.query_decode_threads, 3);
+  EXPECT_EQ(Parse({"standalone"}).standalone.query_decode_threads, DefaultDecodeThreads());
 }
 
 TEST(FlagsTest, EnvironmentFallback) {

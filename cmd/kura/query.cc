@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/thread_pool.h"
 #include "cmd/kura/build_info.h"
 #include "cmd/kura/drain.h"
 #include "cmd/kura/http_server.h"
@@ -29,9 +30,12 @@ int RunQuery(const QueryOptions& options) {
     return 2;
   }
   shard::FanOut fan_out(pool->get(), options.fan_out, &registry);
-  query::Engine engine(&fan_out, options.engine);
+  base::ThreadPool decode_pool(options.query_decode_threads);
+  query::EngineOptions engine_options = options.engine;
+  engine_options.decode_pool = &decode_pool;
+  query::Engine engine(&fan_out, engine_options);
   query::Api api(&fan_out, &engine,
-                 query::ApiOptions{.engine = options.engine, .build_info = KuraBuildInfo()});
+                 query::ApiOptions{.engine = engine_options, .build_info = KuraBuildInfo()});
 
   HttpServer server(HttpServerOptions{.listen_address = options.server.listen_address}, &registry);
   AddApiRoutes(api.Routes(), &server);

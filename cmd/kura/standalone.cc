@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/thread_pool.h"
 #include "cmd/kura/build_info.h"
 #include "cmd/kura/drain.h"
 #include "cmd/kura/http_server.h"
@@ -34,9 +35,12 @@ int RunStandalone(const StandaloneOptions& options) {
   }
   RegisterNodeMetrics(node->get(), &registry);
 
-  query::Engine engine(node->get(), options.engine);
+  base::ThreadPool decode_pool(options.query_decode_threads);
+  query::EngineOptions engine_options = options.engine;
+  engine_options.decode_pool = &decode_pool;
+  query::Engine engine(node->get(), engine_options);
   query::Api api(node->get(), &engine,
-                 query::ApiOptions{.engine = options.engine, .build_info = KuraBuildInfo()});
+                 query::ApiOptions{.engine = engine_options, .build_info = KuraBuildInfo()});
   ingest::RemoteWriteHandler remote_write(node->get(), &registry, options.remote_write);
 
   storage::Node* storage_node = node->get();

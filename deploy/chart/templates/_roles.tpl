@@ -26,6 +26,7 @@
 - --query.timeout={{ $q.timeout }}
 - --query.max-samples={{ int64 $q.maxSamples }}
 - --query.lookback-delta={{ $q.lookbackDelta }}
+- --query.decode-threads={{ int $q.decodeThreads }}
 {{- with $q.enableFeatures }}
 - --enable-feature={{ join "," . }}
 {{- end }}
