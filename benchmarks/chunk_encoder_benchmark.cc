@@ -83,6 +83,18 @@ void RunDecode(benchmark::State& state, const std::vector<model::Sample>& sample
       static_cast<double>(chunk.size()) / static_cast<double>(samples.size());
 }
 
+// The way queries read: the whole chunk in one AppendRemaining call.
+void RunDecodeWhole(benchmark::State& state, const std::vector<model::Sample>& samples) {
+  const std::string chunk = Encode(samples);
+  std::vector<model::Sample> out;
+  for (auto _ : state) {
+    out.clear();
+    if (!NewChunkIterator(chunk)->AppendRemaining(&out).ok()) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(samples.size()));
+}
+
 static void BM_EncodeGaugeSamples(benchmark::State& state) {
   RunEncode(state, GaugeSamples(static_cast<int>(state.range(0))));
 }
@@ -102,6 +114,14 @@ BENCHMARK(BM_EncodeGaugeSamples)->Arg(120)->Arg(5760);
 BENCHMARK(BM_EncodeCounterSamples)->Arg(120)->Arg(5760);
 BENCHMARK(BM_DecodeGaugeSamples)->Arg(120)->Arg(5760);
 BENCHMARK(BM_DecodeCounterSamples)->Arg(120)->Arg(5760);
+static void BM_DecodeWholeGaugeChunk(benchmark::State& state) {
+  RunDecodeWhole(state, GaugeSamples(static_cast<int>(state.range(0))));
+}
+static void BM_DecodeWholeCounterChunk(benchmark::State& state) {
+  RunDecodeWhole(state, CounterSamples(static_cast<int>(state.range(0))));
+}
+BENCHMARK(BM_DecodeWholeGaugeChunk)->Arg(120);
+BENCHMARK(BM_DecodeWholeCounterChunk)->Arg(120);
 
 }  // namespace
 }  // namespace kura::storage

@@ -22,7 +22,7 @@ std::optional<double> ExtrapolatedRate(const Window& w, bool is_counter, bool is
   if (p.size() < 2) return std::nullopt;
   const size_t last = p.size() - 1;
   double result = p[last].v - p[0].v;
-  if (is_counter) {
+  if (is_counter && (w.resets.empty() || w.resets.front() != w.resets.back())) {
     double prev = p[0].v;
     for (size_t i = 1; i < p.size(); ++i) {
       if (p[i].v < prev) result += prev;

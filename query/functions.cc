@@ -224,6 +224,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
   EvalValue out;
   out.type = ValueType::kVector;
   bool params_checked = false;
+  std::vector<uint32_t> resets;  // RangeWindow::resets of the series at hand
   Evaluator::RangeInput in;
   // Each series' points are dropped (their buffer reused) once its steps are computed.
   RETURN_IF_ERROR(ev.ForEachRangeSeries(*call.args[range_arg], &in, [&](Series& series) {
@@ -240,6 +241,14 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
     RETURN_IF_ERROR(ev.ctx().CheckDeadline());
     Series r;
     const auto& p = series.points;
+    if (counter_check) {
+      resets.resize(p.size());
+      uint32_t n = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
+        if (i > 0 && p[i].v < p[i - 1].v) ++n;
+        resets[i] = n;
+      }
+    }
     size_t lo = 0, hi = 0;
     for (int64_t i = 0; i < ev.num_steps(); ++i) {
       const int64_t ts = ev.StepTime(i);
@@ -257,6 +266,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
       w.range_ms = in.range_ms;
       w.step_ms = ts;
       w.params = params.data();
+      if (counter_check) w.resets = absl::MakeConstSpan(resets.data() + lo, hi - lo);
       if (in.selector != nullptr) {
         w.anchored = in.selector->anchored;
         w.smoothed = in.selector->smoothed;

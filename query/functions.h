@@ -31,6 +31,10 @@ struct RangeWindow {
   // lookback delta before range_start_ms (and, when smoothed, after range_end_ms).
   bool anchored = false;
   bool smoothed = false;
+  // Where the caller counted them: counter resets (a value below the one before) from the
+  // series' first point through each of `points`, one per point. Equal first and last counts
+  // mean no reset in the window, and rate() and increase() skip their scan for one.
+  absl::Span<const uint32_t> resets;
 };
 
 // Returns the function's value for one window, or nullopt for "no sample".

@@ -43,30 +43,13 @@ void BitWriter::WriteUvarint(uint64_t value) {
 
 void BitWriter::WriteVarint(int64_t value) { WriteUvarint(ZigzagEncode(value)); }
 
-bool BitReader::ReadBitsSlow(int num_bits, uint64_t* value) {
+bool BitReader::ReadWide(int num_bits, uint64_t* value) {
   if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
-  // The stream's last bytes (or no bits at all): a byte at a time.
-  uint64_t result = 0;
-  while (num_bits > 0) {
-    const int used = static_cast<int>(bit_pos_ & 7);
-    const int take = std::min(num_bits, 8 - used);
-    const auto byte = static_cast<uint8_t>(in_[bit_pos_ >> 3]);
-    result = (result << take) | ((byte >> (8 - used - take)) & LowMask(take));
-    bit_pos_ += static_cast<size_t>(take);
-    num_bits -= take;
-  }
-  *value = result;
-  return true;
-}
-
-bool BitReader::ReadOnesSlow(int max_ones, int* ones) {
-  *ones = 0;
-  while (*ones < max_ones) {
-    bool one;
-    if (!ReadBit(&one)) return false;
-    if (!one) break;
-    ++*ones;
-  }
+  // Two reads that each fit the register: the high bits, then the low 32.
+  uint64_t high = 0, low = 0;
+  ReadBits(num_bits - 32, &high);
+  ReadBits(32, &low);
+  *value = (high << 32) | low;
   return true;
 }
 

@@ -3,6 +3,7 @@
 // BitWriter and BitReader: the two ends of the most-significant-bit-first bit stream that chunks
 // are made of (docs/format/chunk.md).
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -62,27 +63,29 @@ class BitWriter {
 };
 
 // Reads bits written by BitWriter from a view, never past its end. Thread-compatible.
+//
+// The next bits wait in a 64-bit register, most significant first: a read is a shift of it,
+// and it is topped up with one unaligned 8-byte load while 8 bytes remain (the stream's last
+// bytes go in one at a time). The bits below the counted ones are either zero or the very
+// bits that follow in the stream, so a top-up can OR the next load over them.
 class BitReader {
  public:
   // `in` must stay alive while the reader is used.
-  explicit BitReader(std::string_view in) : in_(in) {}
+  explicit BitReader(std::string_view in)
+      : next_(reinterpret_cast<const uint8_t*>(in.data())), end_(next_ + in.size()) {}
 
   // Reads `num_bits` bits into the low bits of *value. Returns false, leaving *value
-  // unspecified, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
+  // unspecified and the position unchanged, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
   bool ReadBits(int num_bits, uint64_t* value) {
-    // Fast path, all but the stream's last 9 bytes: one unaligned load of the 8 bytes holding
-    // the next bits, and the byte after for what a shift moved out.
-    const size_t byte = bit_pos_ >> 3;
-    if (num_bits > 0 && byte + 9 <= in_.size()) {
-      const int shift = static_cast<int>(bit_pos_ & 7);
-      const auto* p = reinterpret_cast<const uint8_t*>(in_.data()) + byte;
-      uint64_t window = LoadBigEndian64(p) << shift;
-      if (shift > 0) window |= p[8] >> (8 - shift);
-      *value = window >> (64 - num_bits);
-      bit_pos_ += static_cast<size_t>(num_bits);
-      return true;
+    if (num_bits > kMaxFastBits) return ReadWide(num_bits, value);
+    if (count_ < num_bits) {
+      Refill();
+      if (count_ < num_bits) return false;
     }
-    return ReadBitsSlow(num_bits, value);
+    *value = num_bits == 0 ? 0 : buf_ >> (64 - num_bits);
+    buf_ <<= num_bits;
+    count_ -= num_bits;
+    return true;
   }
   bool ReadBit(bool* bit) {
     uint64_t v;
@@ -93,37 +96,57 @@ class BitReader {
   // Reads a unary prefix: ones up to the first zero (which is consumed too), or `max_ones` ones
   // (then no zero follows). *ones is how many. REQUIRES: 0 < max_ones < 64.
   bool ReadOnes(int max_ones, int* ones) {
-    const size_t byte = bit_pos_ >> 3;
-    if (byte + 9 <= in_.size()) {
-      const int shift = static_cast<int>(bit_pos_ & 7);
-      const auto* p = reinterpret_cast<const uint8_t*>(in_.data()) + byte;
-      // 57 or more valid bits: enough for any prefix in use.
-      const int n = std::countl_one(LoadBigEndian64(p) << shift);
-      *ones = n < max_ones ? n : max_ones;
-      bit_pos_ += static_cast<size_t>(n < max_ones ? n + 1 : max_ones);
+    if (count_ <= max_ones) Refill();
+    // Only counted bits: past the stream's end the register holds zeros, which end a prefix.
+    const int n = std::min(std::countl_one(buf_), count_);
+    if (n >= max_ones) {
+      *ones = max_ones;
+      buf_ <<= max_ones;
+      count_ -= max_ones;
       return true;
     }
-    return ReadOnesSlow(max_ones, ones);
+    if (n == count_) return false;  // the stream ends inside the prefix
+    *ones = n;
+    buf_ <<= n + 1;
+    count_ -= n + 1;
+    return true;
   }
   // Returns false on truncation or on a varint longer than 64 bits.
   bool ReadUvarint(uint64_t* value);
   bool ReadVarint(int64_t* value);
-
   // Bits not yet read.
-  size_t remaining_bits() const { return in_.size() * 8 - bit_pos_; }
+  size_t remaining_bits() const {
+    return static_cast<size_t>(end_ - next_) * 8 + static_cast<size_t>(count_);
+  }
 
  private:
+  static constexpr int kMaxFastBits = 56;  // a top-up leaves at least this many bits counted
+
   static uint64_t LoadBigEndian64(const uint8_t* p) {
     uint64_t v;
     std::memcpy(&v, p, sizeof(v));
     if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
     return v;
   }
-  bool ReadBitsSlow(int num_bits, uint64_t* value);
-  bool ReadOnesSlow(int max_ones, int* ones);
+  // Counts at least kMaxFastBits bits, or every bit left.
+  void Refill() {
+    if (end_ - next_ >= 8) {
+      buf_ |= LoadBigEndian64(next_) >> count_;
+      next_ += (63 - count_) >> 3;
+      count_ |= kMaxFastBits;
+      return;
+    }
+    while (count_ <= kMaxFastBits && next_ < end_) {
+      buf_ |= uint64_t{*next_++} << (kMaxFastBits - count_);
+      count_ += 8;
+    }
+  }
+  bool ReadWide(int num_bits, uint64_t* value);
 
-  std::string_view in_;
-  size_t bit_pos_ = 0;  // The next bit of in_ to read, counted from its first byte's top bit.
+  const uint8_t* next_;  // the first byte not yet counted in buf_
+  const uint8_t* end_;
+  uint64_t buf_ = 0;  // the next count_ bits of the stream, from the top bit down
+  int count_ = 0;
 };
 
 inline uint64_t ZigzagEncode(int64_t v) {

@@ -87,6 +87,9 @@ class ChunkIterator final : public model::SampleIterator {
   uint64_t bits_ = 0;
   int leading_ = kNoWindow;
   int trailing_ = 0;
+  // Set while bits_ is DecimalValue(decimal_scaled_, decimal_scale_) (see DecodeDecimal).
+  int decimal_scale_ = -1;
+  int64_t decimal_scaled_ = 0;
 };
 
 bool ChunkIterator::DecodeSample() {
@@ -156,6 +159,7 @@ bool ChunkIterator::DecodeXor() {
   uint64_t x;
   if (!reader_.ReadBits(64 - leading_ - trailing_, &x)) return false;
   bits_ ^= x << trailing_;
+  decimal_scale_ = -1;
   return true;
 }
 
@@ -174,9 +178,18 @@ bool ChunkIterator::DecodeDecimal() {
   if ((delta >> (value_bits - 1)) != 0) delta |= ~uint64_t{0} << value_bits;  // Sign-extend.
   int64_t base;
   const int s = static_cast<int>(scale);
-  if (!chunk_format::DecimalBase(std::bit_cast<double>(bits_), s, &base)) return false;
-  bits_ =
-      std::bit_cast<uint64_t>(chunk_format::DecimalValue(base + static_cast<int64_t>(delta), s));
+  if (s == decimal_scale_) {
+    base = decimal_scaled_;
+  } else if (!chunk_format::DecimalBase(std::bit_cast<double>(bits_), s, &base)) {
+    return false;
+  }
+  const int64_t scaled = base + static_cast<int64_t>(delta);
+  bits_ = std::bit_cast<uint64_t>(chunk_format::DecimalValue(scaled, s));
+  // DecimalBase of that value gives `scaled` back while the two roundings (divide, multiply)
+  // stay below half a unit: |scaled| < 2^50 keeps them under a quarter. The next decimal
+  // sample at this scale then skips the multiply and llround of its previous value.
+  decimal_scale_ = std::abs(scaled) < (int64_t{1} << 50) ? s : -1;
+  decimal_scaled_ = scaled;
   return true;
 }
 

@@ -363,6 +363,24 @@ TEST(ChunkEncoderTest, DecimalValuesRoundTrip) {
   ExpectRoundTrip(samples);
 }
 
+// The decoder carries a decimal run's scaled integer from sample to sample below 2^50 and
+// recomputes it from the value above: runs that walk across that edge at every scale.
+TEST(ChunkEncoderTest, DecimalRunsAcrossTheCarriedIntegerEdge) {
+  std::mt19937_64 rng(9);
+  std::vector<Sample> samples;
+  int64_t t = 0;
+  for (int scale = 0; scale <= 7; ++scale) {
+    for (int64_t edge : {int64_t{1} << 50, -(int64_t{1} << 50), int64_t{1} << 52}) {
+      int64_t units = edge - 300;
+      for (int i = 0; i < 60; ++i) {
+        samples.push_back({t += 15000, static_cast<double>(units) / std::pow(10.0, scale)});
+        units += static_cast<int64_t>(rng() % 21);
+      }
+    }
+  }
+  ExpectRoundTrip(samples);
+}
+
 TEST(ChunkEncoderTest, DecimalGaugeIsSmallerThanXor) {
   std::mt19937_64 rng(9);
   std::vector<Sample> samples;
