@@ -272,6 +272,7 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
     const std::vector<model::Sample>& buf = series.samples();
     Series s;
     s.labels = series.labels();
+    s.points.reserve(MaxPoints(buf.size(), lookback));
     size_t next = 0;  // first sample newer than the current window end
     for (int64_t i = 0; i < num_steps(); ++i) {
       const int64_t ts = StepTime(i);

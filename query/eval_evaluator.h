@@ -8,6 +8,8 @@
 // Not thread-safe: one query owns its evaluators. Subqueries evaluate in a child evaluator
 // sharing the QueryContext.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -97,6 +99,12 @@ class Evaluator {
   // query over many series never holds all their samples); a subquery's are computed first.
   absl::Status ForEachRangeSeries(const Expr& expr, RangeInput* in,
                                   absl::FunctionRef<absl::Status(Series& series)> fn);
+  // How many points a series with `samples` samples can have at most when each sample is
+  // seen by the steps of a `window_ms` window (a hint to reserve, not a bound under `@`).
+  size_t MaxPoints(size_t samples, int64_t window_ms) const {
+    const auto per_sample = static_cast<size_t>(window_ms / interval_ms_ + 1);
+    return std::min(static_cast<size_t>(num_steps()), samples * per_sample);
+  }
   // The right end of the window evaluated at step time `ts`.
   int64_t WindowEnd(int64_t ts, AtModifier at, int64_t at_ms, int64_t offset_ms) const;
 

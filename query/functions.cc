@@ -249,6 +249,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
         resets[i] = n;
       }
     }
+    r.points.reserve(ev.MaxPoints(p.size(), in.range_ms + in.before_ms + in.after_ms));
     size_t lo = 0, hi = 0;
     for (int64_t i = 0; i < ev.num_steps(); ++i) {
       const int64_t ts = ev.StepTime(i);
