@@ -145,7 +145,10 @@ class StoredChunksIterator : public model::SampleIterator {
   // Positions on the next chunk overlapping the range; false at the end or on error.
   bool LoadNextChunk() {
     if (it_ == nullptr) {
-      it_.reset(source_->db->NewIterator(rocksdb::ReadOptions(), source_->chunks));
+      // Bounded to the series' keys in the partition at hand, so the iterator stops at their
+      // end instead of reading the next series' first key (and maybe its block).
+      read_options_.iterate_upper_bound = &upper_bound_;
+      it_.reset(source_->db->NewIterator(read_options_, source_->chunks));
       partition_index_ = -1;
     } else if (it_->Valid()) {
       it_->Next();
@@ -183,12 +186,19 @@ class StoredChunksIterator : public model::SampleIterator {
       if (!status_.ok()) return false;
       if (++partition_index_ >= static_cast<int>(source_->partitions.size())) return false;
       prefix_ = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_);
+      // Series refs stay below kTimestampColumnRef, so ref + 1 is the next prefix. The bound
+      // may change between seeks of one iterator.
+      upper_ = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_ + 1);
+      upper_bound_ = rocksdb::Slice(upper_);
       it_->Seek(prefix_);
     }
   }
 
   const ChunkSource* source_;
   uint64_t ref_;
+  rocksdb::ReadOptions read_options_;
+  std::string upper_;
+  rocksdb::Slice upper_bound_;
   std::unique_ptr<rocksdb::Iterator> it_;
   int partition_index_ = -1;
   std::string prefix_;
