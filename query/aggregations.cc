@@ -230,8 +230,6 @@ absl::StatusOr<EvalValue> AggregateCountValues(Evaluator& ev, AggregateInput& a)
   return out;
 }
 
-}  // namespace
-
 // The folding operators (all but topk, bottomk, limitk, limit_ratio and count_values) go
 // series by series through a block of steps, each series' points read in order: a step-major
 // loop would touch every input series once per step. Each (group, step) still folds its
@@ -282,16 +280,95 @@ absl::StatusOr<EvalValue> FoldGroups(Evaluator& ev, const AggregateInput& a,
   return out;
 }
 
+// Folds the input series of a folding aggregation as they are evaluated, without holding
+// them: each group keeps a state per step. Add() refuses a series once the states would pass
+// kMaxStates; the caller then evaluates the input as a whole (FoldGroups).
+class StreamingFold {
+ public:
+  static constexpr size_t kMaxStates = size_t{1} << 18;
+
+  StreamingFold(Evaluator& ev, const AggregateInput& a) : ev_(ev), a_(a) {}
+
+  bool Add(const Series& s) {
+    const size_t steps = static_cast<size_t>(ev_.num_steps());
+    model::Labels key = GroupingLabels(s.labels, a_.grouping, a_.agg->without);
+    auto [it, inserted] = index_.try_emplace(key, groups_.size());
+    if (inserted) {
+      if ((groups_.size() + 1) * steps > kMaxStates) return false;
+      groups_.push_back(Series{std::move(key), {}, false});
+      states_.resize(states_.size() + steps);
+    }
+    const size_t g = it->second;
+    // Under delayed name removal a group keeping __name__ drops it if any member does.
+    if (s.drop_name && groups_[g].labels.Has("__name__")) groups_[g].drop_name = true;
+    GroupState* row = &states_[g * steps];
+    for (const FloatPoint& p : s.points) {
+      const int64_t since = p.t - ev_.start_ms();
+      if (since < 0 || since % ev_.interval_ms() != 0) continue;  // not at a step
+      Fold(a_.agg->op, &row[since / ev_.interval_ms()], p.v);
+    }
+    return true;
+  }
+
+  absl::StatusOr<EvalValue> Result() {
+    const size_t steps = static_cast<size_t>(ev_.num_steps());
+    for (int64_t i = 0; i < ev_.num_steps(); ++i) {
+      const double param = a_.param.type == ValueType::kScalar
+                               ? a_.param.matrix[0].points[static_cast<size_t>(i)].v
+                               : 0;
+      RETURN_IF_ERROR(CheckParam(ev_, a_, param));
+      for (size_t g = 0; g < groups_.size(); ++g) {
+        GroupState& state = states_[g * steps + static_cast<size_t>(i)];
+        if (state.seen) groups_[g].points.push_back({ev_.StepTime(i), Finish(a_.agg->op, &state, param)});
+      }
+    }
+    EvalValue out;
+    out.type = ValueType::kVector;
+    for (Series& s : groups_) {
+      if (!s.points.empty()) out.matrix.push_back(std::move(s));
+    }
+    return out;
+  }
+
+ private:
+  Evaluator& ev_;
+  const AggregateInput& a_;
+  absl::flat_hash_map<model::Labels, size_t> index_;
+  std::vector<Series> groups_;
+  std::vector<GroupState> states_;  // groups_ x steps
+};
+
+}  // namespace
+
 absl::StatusOr<EvalValue> EvalAggregate(Evaluator& ev, const AggregateExpr& agg) {
   AggregateInput a{&agg, {}, {}, agg.grouping};
   if (agg.param != nullptr) {
     ASSIGN_OR_RETURN(a.param, ev.Eval(*agg.param));
   }
-  ASSIGN_OR_RETURN(a.in, ev.Eval(*agg.expr));
   std::sort(a.grouping.begin(), a.grouping.end());
+  const bool selector_op = IsSelectorOp(agg.op);
+  // quantile keeps every value of a group's step; the others fold into a few numbers.
+  if (!selector_op && agg.op != AggregateOp::kCountValues && agg.op != AggregateOp::kQuantile) {
+    StreamingFold fold(ev, a);
+    bool fits = true;
+    const int64_t held = ev.ctx().current_samples;
+    const int64_t queryable = ev.ctx().total_queryable_samples;
+    absl::StatusOr<bool> streamed = ev.ForEachSeries(*agg.expr, [&](Series& s) {
+      fits = fold.Add(s);
+      return fits ? absl::OkStatus() : absl::ResourceExhaustedError("too many groups to stream");
+    });
+    if (fits) {
+      if (!streamed.ok()) return streamed.status();
+      if (*streamed) return fold.Result();
+    } else {
+      // What the abandoned pass accounted for is read again below.
+      ev.ctx().current_samples = held;
+      ev.ctx().total_queryable_samples = queryable;
+    }
+  }
+  ASSIGN_OR_RETURN(a.in, ev.Eval(*agg.expr));
   if (agg.op == AggregateOp::kCountValues) return AggregateCountValues(ev, a);
 
-  const bool selector_op = IsSelectorOp(agg.op);
   const size_t n = a.in.matrix.size();
   // Assign each input series its group once.
   std::vector<size_t> group_of(n);

@@ -257,21 +257,19 @@ absl::StatusOr<std::unique_ptr<model::SeriesSet>> Evaluator::Select(const Vector
   return std::make_unique<WarningsAtEnd>(std::move(set), &ctx_->annotations);
 }
 
-absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs,
-                                                        bool timestamps) {
+absl::Status Evaluator::ForEachSelectorSeries(const VectorSelector& vs, bool timestamps,
+                                              absl::FunctionRef<absl::Status(Series&)> fn) {
   const int64_t lookback = absl::ToInt64Milliseconds(ctx_->options->lookback_delta);
   const int64_t first_ref = WindowEnd(start_ms_, vs.at, vs.at_ms, vs.offset_ms);
   const int64_t last_ref = WindowEnd(end_ms_, vs.at, vs.at_ms, vs.offset_ms);
   ASSIGN_OR_RETURN(auto set, Select(vs, first_ref - lookback + 1, last_ref));
   DecodeAhead series(std::move(set), ctx_->options->decode_pool);
-  EvalValue out;
-  out.type = ValueType::kVector;
   int64_t series_count = 0;
+  Series s;
   while (series.Next()) {
     if (++series_count % 256 == 0) RETURN_IF_ERROR(ctx_->CheckDeadline());
     const std::vector<model::Sample>& buf = series.samples();
-    Series s;
-    s.labels = series.labels();
+    s.points.clear();
     s.points.reserve(MaxPoints(buf.size(), lookback));
     size_t next = 0;  // first sample newer than the current window end
     for (int64_t i = 0; i < num_steps(); ++i) {
@@ -285,12 +283,35 @@ absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs
           {ts, timestamps ? static_cast<double>(newest.timestamp_ms) / 1000.0 : newest.value});
     }
     if (s.points.empty()) continue;
+    s.labels = series.labels();
+    s.drop_name = false;
     ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
     RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));
-    out.matrix.push_back(std::move(s));
+    RETURN_IF_ERROR(fn(s));
   }
-  RETURN_IF_ERROR(series.status());
+  return series.status();
+}
+
+absl::StatusOr<EvalValue> Evaluator::EvalVectorSelector(const VectorSelector& vs,
+                                                        bool timestamps) {
+  EvalValue out;
+  out.type = ValueType::kVector;
+  RETURN_IF_ERROR(ForEachSelectorSeries(vs, timestamps, [&](Series& s) {
+    out.matrix.push_back(std::move(s));
+    return absl::OkStatus();
+  }));
   return out;
+}
+
+absl::StatusOr<bool> Evaluator::ForEachSeries(const Expr& expr,
+                                              absl::FunctionRef<absl::Status(Series&)> fn) {
+  const Expr& e = UnwrapParens(expr);
+  if (const auto* vs = std::get_if<VectorSelector>(&e.node); vs != nullptr && !vs->smoothed) {
+    RETURN_IF_ERROR(ForEachSelectorSeries(*vs, false, fn));
+    return true;
+  }
+  if (const auto* call = std::get_if<Call>(&e.node)) return ForEachCallSeries(*this, *call, fn);
+  return false;
 }
 
 absl::StatusOr<EvalValue> Evaluator::EvalSmoothedSelector(const VectorSelector& vs) {

@@ -110,6 +110,14 @@ class Evaluator {
 
   // Instant vector selector; with `timestamps`, values are the samples' timestamps in seconds.
   absl::StatusOr<EvalValue> EvalVectorSelector(const VectorSelector& vs, bool timestamps);
+  // The same one series at a time (`fn` may take the series' labels and points).
+  absl::Status ForEachSelectorSeries(const VectorSelector& vs, bool timestamps,
+                                     absl::FunctionRef<absl::Status(Series&)> fn);
+  // The series `expr` evaluates to, one at a time in the order Eval would list them, without
+  // collecting them: for a selector and for range-vector functions whose results cannot
+  // share a label set (see ForEachCallSeries). False, calling nothing, for other expressions.
+  absl::StatusOr<bool> ForEachSeries(const Expr& expr,
+                                     absl::FunctionRef<absl::Status(Series&)> fn);
   // Instant vector selector with `smoothed`: values interpolated at each step between the
   // samples around it (within the lookback delta on either side).
   absl::StatusOr<EvalValue> EvalSmoothedSelector(const VectorSelector& vs);

@@ -100,6 +100,11 @@ bool IsDateFunction(std::string_view name) {
          name == "year";
 }
 
+// Whether a range-vector function keeps the metric name.
+bool KeepsName(const Call& call) {
+  return call.name == "last_over_time" || call.name == "first_over_time";
+}
+
 // Index of the range-vector argument, or -1.
 int RangeArgIndex(const Call& call) {
   for (size_t i = 0; i < call.args.size(); ++i) {
@@ -207,27 +212,24 @@ absl::Status CheckExtendedModifier(const Call& call, const Expr& range_arg) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t range_arg) {
+// A range-vector function's result series, one at a time in input order (not absent_over_time).
+absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t range_arg,
+                                    absl::FunctionRef<absl::Status(Series& series)> emit) {
   RETURN_IF_ERROR(CheckExtendedModifier(call, *call.args[range_arg]));
-  if (call.name == "absent_over_time") {
-    ASSIGN_OR_RETURN(Evaluator::RangeInput in, ev.EvalRangeInput(*call.args[range_arg]));
-    return EvalAbsentOverTime(ev, call, in);
-  }
   const RangeFunction fn = FindRangeFunction(call.name);
   if (fn == nullptr) {
     return absl::UnimplementedError(absl::StrCat("function ", call.name, " is not supported"));
   }
   ASSIGN_OR_RETURN(std::vector<EvalValue> scalars, EvalScalarArgs(ev, call, range_arg));
   std::vector<double> params(scalars.size());
-  const bool keep_name = call.name == "last_over_time" || call.name == "first_over_time";
+  const bool keep_name = KeepsName(call);
   const bool counter_check = call.name == "rate" || call.name == "increase";
-  EvalValue out;
-  out.type = ValueType::kVector;
   bool params_checked = false;
   std::vector<uint32_t> resets;  // RangeWindow::resets of the series at hand
+  Series r;
   Evaluator::RangeInput in;
   // Each series' points are dropped (their buffer reused) once its steps are computed.
-  RETURN_IF_ERROR(ev.ForEachRangeSeries(*call.args[range_arg], &in, [&](Series& series) {
+  return ev.ForEachRangeSeries(*call.args[range_arg], &in, [&](Series& series) {
     if (!params_checked) {
       // Only when there is a series, as Prometheus checks them.
       for (int64_t i = 0; i < ev.num_steps(); ++i) {
@@ -239,7 +241,7 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
       params_checked = true;
     }
     RETURN_IF_ERROR(ev.ctx().CheckDeadline());
-    Series r;
+    r.points.clear();
     const auto& p = series.points;
     if (counter_check) {
       resets.resize(p.size());
@@ -287,10 +289,23 @@ absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t 
     r.labels = std::move(series.labels);
     r.drop_name = series.drop_name;
     if (!keep_name) ev.DropName(&r.labels, &r.drop_name);
+    return emit(r);
+  });
+}
+
+absl::StatusOr<EvalValue> EvalRangeCall(Evaluator& ev, const Call& call, size_t range_arg) {
+  if (call.name == "absent_over_time") {
+    RETURN_IF_ERROR(CheckExtendedModifier(call, *call.args[range_arg]));
+    ASSIGN_OR_RETURN(Evaluator::RangeInput in, ev.EvalRangeInput(*call.args[range_arg]));
+    return EvalAbsentOverTime(ev, call, in);
+  }
+  EvalValue out;
+  out.type = ValueType::kVector;
+  RETURN_IF_ERROR(ForEachRangeCallSeries(ev, call, range_arg, [&](Series& r) {
     out.matrix.push_back(std::move(r));
     return absl::OkStatus();
   }));
-  if (!ev.delayed_name_removal() && !keep_name) RETURN_IF_ERROR(MergeSameLabels(&out.matrix));
+  if (!ev.delayed_name_removal() && !KeepsName(call)) RETURN_IF_ERROR(MergeSameLabels(&out.matrix));
   return out;
 }
 
@@ -365,6 +380,26 @@ ElementFunction FindElementFunction(std::string_view name) {
   const auto& table = ElementTable();
   auto it = table.find(name);
   return it == table.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<bool> ForEachCallSeries(Evaluator& ev, const Call& call,
+                                       absl::FunctionRef<absl::Status(Series& series)> fn) {
+  const int r = RangeArgIndex(call);
+  if (r < 0 || call.name == "absent_over_time" || FindRangeFunction(call.name) == nullptr) {
+    return false;
+  }
+  const auto* ms = std::get_if<MatrixSelector>(&UnwrapParens(*call.args[r]).node);
+  if (ms == nullptr) return false;
+  const auto* vs = std::get_if<VectorSelector>(&UnwrapParens(*ms->selector).node);
+  if (vs == nullptr) return false;
+  // Results that drop the name at once could collide (EvalRangeCall then merges or fails).
+  bool one_metric = false;
+  for (const model::LabelMatcher& m : vs->matchers) {
+    one_metric |= m.name() == "__name__" && m.type() == model::MatchType::kEqual;
+  }
+  if (!KeepsName(call) && !ev.delayed_name_removal() && !one_metric) return false;
+  RETURN_IF_ERROR(ForEachRangeCallSeries(ev, call, static_cast<size_t>(r), fn));
+  return true;
 }
 
 absl::StatusOr<EvalValue> EvalCall(Evaluator& ev, const Call& call) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "query/ast.h"
@@ -51,5 +52,12 @@ ElementFunction FindElementFunction(std::string_view name);
 
 // Evaluates a function call in `ev`'s step range.
 absl::StatusOr<EvalValue> EvalCall(Evaluator& ev, const Call& call);
+
+// For a range-vector function over a selector whose results cannot share a label set (the
+// name is kept, or removed only at the end, or the selector names one metric): calls `fn`
+// with each result series in turn, as EvalCall would list them, and returns true. False,
+// calling nothing, for every other call.
+absl::StatusOr<bool> ForEachCallSeries(Evaluator& ev, const Call& call,
+                                       absl::FunctionRef<absl::Status(Series& series)> fn);
 
 }  // namespace kura::query
