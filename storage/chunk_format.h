@@ -45,8 +45,10 @@ inline bool DecimalBase(double prev, int scale, int64_t* base) {
   return true;
 }
 
-// The value a decimal sample decodes to.
+// The value a decimal sample decodes to. Integers (scale 0) skip the division by 1, which
+// changes nothing but costs a divider's latency per sample.
 inline double DecimalValue(int64_t scaled, int scale) {
+  if (scale == 0) return static_cast<double>(scaled);
   return static_cast<double>(scaled) / kPow10[scale];
 }
 
