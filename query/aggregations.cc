@@ -230,112 +230,127 @@ absl::StatusOr<EvalValue> AggregateCountValues(Evaluator& ev, AggregateInput& a)
   return out;
 }
 
-// The folding operators (all but topk, bottomk, limitk, limit_ratio and count_values) go
-// series by series through a block of steps, each series' points read in order: a step-major
+// The states of the folding operators (all but topk, bottomk, limitk, limit_ratio, quantile's
+// values aside, and count_values) for a block of steps: a row of one state per step for each
+// group. Inputs fold into it series by series, each series' points in order: a step-major
 // loop would touch every input series once per step. Each (group, step) still folds its
 // inputs in input order, so sums come out exactly as step by step.
-absl::StatusOr<EvalValue> FoldGroups(Evaluator& ev, const AggregateInput& a,
-                                     const std::vector<size_t>& group_of,
-                                     std::vector<Series> group_series) {
-  const AggregateOp op = a.agg->op;
-  const int64_t num_steps = ev.num_steps();
-  const size_t num_groups = group_series.size();
-  // At most about 64K states at once, so a query with many groups stays small.
-  const int64_t block =
-      std::clamp<int64_t>(int64_t{1 << 16} / static_cast<int64_t>(std::max<size_t>(num_groups, 1)),
-                          1, 256);
-  std::vector<GroupState> states(num_groups * static_cast<size_t>(block));
-  std::vector<size_t> cursor(a.in.matrix.size(), 0);
-  for (int64_t first = 0; first < num_steps; first += block) {
-    RETURN_IF_ERROR(ev.ctx().CheckDeadline());
-    const int64_t last = std::min(num_steps, first + block) - 1;
-    const int64_t last_ts = ev.StepTime(last);
-    for (GroupState& g : states) g.seen = false;
-    for (size_t j = 0; j < a.in.matrix.size(); ++j) {
-      const std::vector<FloatPoint>& p = a.in.matrix[j].points;
-      GroupState* row = &states[group_of[j] * static_cast<size_t>(block)];
-      size_t& c = cursor[j];
-      for (; c < p.size() && p[c].t <= last_ts; ++c) {
-        const int64_t since = p[c].t - ev.start_ms();
-        if (since < 0 || since % ev.interval_ms() != 0) continue;  // not at a step
-        Fold(op, &row[since / ev.interval_ms() - first], p[c].v);
-      }
-    }
-    for (int64_t i = first; i <= last; ++i) {
-      const int64_t ts = ev.StepTime(i);
-      const double param =
-          a.param.type == ValueType::kScalar ? a.param.matrix[0].points[static_cast<size_t>(i)].v : 0;
-      RETURN_IF_ERROR(CheckParam(ev, a, param));
-      for (size_t gi = 0; gi < num_groups; ++gi) {
-        GroupState& g = states[gi * static_cast<size_t>(block) + static_cast<size_t>(i - first)];
-        if (g.seen) group_series[gi].points.push_back({ts, Finish(op, &g, param)});
-      }
-    }
-  }
-  EvalValue out;
-  out.type = ValueType::kVector;
-  for (Series& s : group_series) {
-    if (!s.points.empty()) out.matrix.push_back(std::move(s));
-  }
-  return out;
-}
-
-// Folds the input series of a folding aggregation as they are evaluated, without holding
-// them: each group keeps a state per step. Add() refuses a series once the states would pass
-// kMaxStates; the caller then evaluates the input as a whole (FoldGroups).
-class StreamingFold {
+class StepStates {
  public:
-  static constexpr size_t kMaxStates = size_t{1} << 18;
+  StepStates(Evaluator& ev, const AggregateInput& a) : ev_(ev), a_(a) {}
 
-  StreamingFold(Evaluator& ev, const AggregateInput& a) : ev_(ev), a_(a) {}
+  // Starts the block of `steps` steps from step `first`, with `groups` rows.
+  void Reset(int64_t first, int64_t steps, size_t groups) {
+    first_ = first;
+    steps_ = static_cast<size_t>(steps);
+    states_.assign(groups * steps_, GroupState());
+  }
+  void AddRow() { states_.resize(states_.size() + steps_); }
 
-  bool Add(const Series& s) {
-    const size_t steps = static_cast<size_t>(ev_.num_steps());
-    model::Labels key = GroupingLabels(s.labels, a_.grouping, a_.agg->without);
-    auto [it, inserted] = index_.try_emplace(key, groups_.size());
-    if (inserted) {
-      if ((groups_.size() + 1) * steps > kMaxStates) return false;
-      groups_.push_back(Series{std::move(key), {}, false});
-      states_.resize(states_.size() + steps);
-    }
-    const size_t g = it->second;
-    // Under delayed name removal a group keeping __name__ drops it if any member does.
-    if (s.drop_name && groups_[g].labels.Has("__name__")) groups_[g].drop_name = true;
-    GroupState* row = &states_[g * steps];
-    for (const FloatPoint& p : s.points) {
-      const int64_t since = p.t - ev_.start_ms();
+  // Folds the points of `p` from *next on that fall in the block into `group`'s row.
+  void FoldPoints(size_t group, const std::vector<FloatPoint>& p, size_t* next) {
+    GroupState* row = &states_[group * steps_];
+    const int64_t last_ts = ev_.StepTime(first_ + static_cast<int64_t>(steps_) - 1);
+    for (size_t& c = *next; c < p.size() && p[c].t <= last_ts; ++c) {
+      const int64_t since = p[c].t - ev_.start_ms();
       if (since < 0 || since % ev_.interval_ms() != 0) continue;  // not at a step
-      Fold(a_.agg->op, &row[since / ev_.interval_ms()], p.v);
+      Fold(a_.agg->op, &row[since / ev_.interval_ms() - first_], p[c].v);
     }
-    return true;
   }
 
-  absl::StatusOr<EvalValue> Result() {
-    const size_t steps = static_cast<size_t>(ev_.num_steps());
-    for (int64_t i = 0; i < ev_.num_steps(); ++i) {
+  // Appends every group's value at each step of the block where it has one.
+  absl::Status Emit(std::vector<Series>* groups) {
+    for (size_t k = 0; k < steps_; ++k) {
+      const int64_t i = first_ + static_cast<int64_t>(k);
       const double param = a_.param.type == ValueType::kScalar
                                ? a_.param.matrix[0].points[static_cast<size_t>(i)].v
                                : 0;
       RETURN_IF_ERROR(CheckParam(ev_, a_, param));
-      for (size_t g = 0; g < groups_.size(); ++g) {
-        GroupState& state = states_[g * steps + static_cast<size_t>(i)];
-        if (state.seen) groups_[g].points.push_back({ev_.StepTime(i), Finish(a_.agg->op, &state, param)});
+      for (size_t g = 0; g < groups->size(); ++g) {
+        GroupState& state = states_[g * steps_ + k];
+        if (!state.seen) continue;
+        (*groups)[g].points.push_back({ev_.StepTime(i), Finish(a_.agg->op, &state, param)});
       }
     }
-    EvalValue out;
-    out.type = ValueType::kVector;
-    for (Series& s : groups_) {
-      if (!s.points.empty()) out.matrix.push_back(std::move(s));
-    }
-    return out;
+    return absl::OkStatus();
   }
 
  private:
   Evaluator& ev_;
   const AggregateInput& a_;
+  int64_t first_ = 0;
+  size_t steps_ = 0;
+  std::vector<GroupState> states_;
+};
+
+EvalValue GroupsValue(std::vector<Series> groups) {
+  EvalValue out;
+  out.type = ValueType::kVector;
+  for (Series& s : groups) {
+    if (!s.points.empty()) out.matrix.push_back(std::move(s));
+  }
+  return out;
+}
+
+// A folding aggregation over its collected input, in blocks of steps so that at most about
+// 64K states exist at once however many groups there are.
+absl::StatusOr<EvalValue> FoldGroups(Evaluator& ev, const AggregateInput& a,
+                                     const std::vector<size_t>& group_of,
+                                     std::vector<Series> group_series) {
+  const int64_t block = std::clamp<int64_t>(
+      int64_t{1 << 16} / static_cast<int64_t>(std::max<size_t>(group_series.size(), 1)), 1, 256);
+  StepStates states(ev, a);
+  std::vector<size_t> next(a.in.matrix.size(), 0);
+  for (int64_t first = 0; first < ev.num_steps(); first += block) {
+    RETURN_IF_ERROR(ev.ctx().CheckDeadline());
+    states.Reset(first, std::min(block, ev.num_steps() - first), group_series.size());
+    for (size_t j = 0; j < a.in.matrix.size(); ++j) {
+      states.FoldPoints(group_of[j], a.in.matrix[j].points, &next[j]);
+    }
+    RETURN_IF_ERROR(states.Emit(&group_series));
+  }
+  return GroupsValue(std::move(group_series));
+}
+
+// A folding aggregation over input series as they are evaluated, none of them held: one
+// block of every step. Add() refuses a series once the states would pass kMaxStates; the
+// caller then collects the input and uses FoldGroups.
+class StreamingFold {
+ public:
+  static constexpr size_t kMaxStates = size_t{1} << 18;
+
+  StreamingFold(Evaluator& ev, const AggregateInput& a) : a_(a), states_(ev, a) {
+    states_.Reset(0, ev.num_steps(), 0);
+    steps_ = static_cast<size_t>(ev.num_steps());
+  }
+
+  bool Add(const Series& s) {
+    model::Labels key = GroupingLabels(s.labels, a_.grouping, a_.agg->without);
+    auto [it, inserted] = index_.try_emplace(key, groups_.size());
+    if (inserted) {
+      if ((groups_.size() + 1) * steps_ > kMaxStates) return false;
+      groups_.push_back(Series{std::move(key), {}, false});
+      states_.AddRow();
+    }
+    const size_t g = it->second;
+    // Under delayed name removal a group keeping __name__ drops it if any member does.
+    if (s.drop_name && groups_[g].labels.Has("__name__")) groups_[g].drop_name = true;
+    size_t next = 0;
+    states_.FoldPoints(g, s.points, &next);
+    return true;
+  }
+
+  absl::StatusOr<EvalValue> Result() {
+    RETURN_IF_ERROR(states_.Emit(&groups_));
+    return GroupsValue(std::move(groups_));
+  }
+
+ private:
+  const AggregateInput& a_;
+  StepStates states_;
+  size_t steps_ = 0;
   absl::flat_hash_map<model::Labels, size_t> index_;
   std::vector<Series> groups_;
-  std::vector<GroupState> states_;  // groups_ x steps
 };
 
 }  // namespace

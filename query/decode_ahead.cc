@@ -40,7 +40,8 @@ class DecodeAhead::Batch {
     Work();
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](Batch* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) { return b->done_ == b->items_.size(); },
+        +[](Batch* b)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) { return b->done_ == b->items_.size(); },
         this));
   }
 
@@ -92,8 +93,8 @@ bool DecodeAhead::StartBatch() {
   if (items.empty()) return false;
   if (pool_ != nullptr) {
     // One closure per thread that can help; the consumer is the last helper.
-    const size_t helpers = std::min<size_t>(static_cast<size_t>(pool_->num_threads()),
-                                            items.size() - 1);
+    const size_t helpers =
+        std::min<size_t>(static_cast<size_t>(pool_->num_threads()), items.size() - 1);
     for (size_t i = 0; i < helpers; ++i) pool_->Schedule([batch] { batch->Work(); });
   }
   pending_.push_back(std::move(batch));

@@ -59,7 +59,7 @@ class DecodeAhead {
   base::ThreadPool* pool_;
   std::deque<std::shared_ptr<Batch>> pending_;  // started, in order
   std::shared_ptr<Batch> current_;
-  size_t index_ = 0;  // in current_
+  size_t index_ = 0;                               // in current_
   std::vector<std::vector<model::Sample>> spare_;  // emptied buffers of consumed batches
   size_t batch_series_ = 8;  // the first batches are small: a query may want few series
   bool set_done_ = false;
