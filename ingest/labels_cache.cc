@@ -92,9 +92,7 @@ bool IsEncodingOfCanonical(std::string_view wire, std::string_view canonical) {
 LabelsCache::LabelsCache(size_t max_bytes, WireHash hash)
     : hash_(hash != nullptr ? hash : &Xxh3), generation_bytes_(max_bytes / kNumShards / 2) {}
 
-uint64_t LabelsCache::Xxh3(std::string_view wire) {
-  return XXH3_64bits(wire.data(), wire.size());
-}
+uint64_t LabelsCache::Xxh3(std::string_view wire) { return XXH3_64bits(wire.data(), wire.size()); }
 
 size_t LabelsCache::EntryBytes(const model::Labels& labels) {
   size_t n = kEntryOverheadBytes + sizeof(uint64_t) + sizeof(Entry);

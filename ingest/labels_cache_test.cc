@@ -78,8 +78,8 @@ TEST(LabelsCacheTest, RecognisesOnlyTheSendersEncoding) {
   EXPECT_FALSE(LabelsCache::IsEncodingOf(
       Wire({labels.items()[0], labels.items()[1], labels.items()[1]}), labels));
   EXPECT_FALSE(LabelsCache::IsEncodingOf(Wire({labels.items()[0]}), labels));
-  EXPECT_FALSE(LabelsCache::IsEncodingOf(
-      Wire({labels.items()[0], {"instance", "10.0.0.1:9101"}}), labels));
+  EXPECT_FALSE(
+      LabelsCache::IsEncodingOf(Wire({labels.items()[0], {"instance", "10.0.0.1:9101"}}), labels));
 
   // A length as a non-minimal varint decodes to the same labels: recognised, and correct. One
   // longer than 4 bytes is left to the decoder.
@@ -157,7 +157,7 @@ TEST(LabelsCacheTest, OtherEncodingsAreNotCached) {
   EXPECT_EQ(cache.size(), 0u);
   EXPECT_FALSE(cache.Find(unknown_field).has_value());
   // Nor labels whose canonical form would not split into their names and values.
-  const model::Labels separator = model::Labels::FromSorted({{"a", "b\xff" "c"}});
+  const model::Labels separator = model::Labels::FromSorted({{"a", std::string("b\xff") + "c"}});
   cache.Insert(Wire(separator), separator);
   EXPECT_EQ(cache.size(), 0u);
 }

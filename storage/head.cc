@@ -14,9 +14,10 @@ namespace {
 // and its slots in the two maps (a slot and a control byte each, at the maps' load of 7/8 down
 // to 7/16: ~1.5x).
 constexpr int64_t kSeriesOverheadBytes =
-    sizeof(HeadSeries) + 16 + (sizeof(std::pair<uint64_t, std::unique_ptr<HeadSeries>>) + 1 +
-                               sizeof(std::pair<model::CanonicalLabels, HeadSeries*>) + 1) *
-                                  3 / 2;
+    sizeof(HeadSeries) + 16 +
+    (sizeof(std::pair<uint64_t, std::unique_ptr<HeadSeries>>) + 1 +
+     sizeof(std::pair<model::CanonicalLabels, HeadSeries*>) + 1) *
+        3 / 2;
 // The labels' allocation besides their bytes: its header, rounded.
 constexpr int64_t kLabelsOverheadBytes = 32;
 
@@ -50,8 +51,8 @@ HeadSeries* Head::FindByLabels(CanonicalLabelsView canonical_labels) {
 }
 
 HeadSeries* Head::Create(uint64_t ref, std::string_view canonical_labels) {
-  return Create(ref, model::CanonicalLabels::Copy(
-                         canonical_labels, model::Labels::HashCanonical(canonical_labels)));
+  return Create(ref, model::CanonicalLabels::Copy(canonical_labels,
+                                                  model::Labels::HashCanonical(canonical_labels)));
 }
 
 HeadSeries* Head::Create(uint64_t ref, model::CanonicalLabels canonical_labels) {
