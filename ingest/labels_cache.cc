@@ -1,6 +1,7 @@
 #include "ingest/labels_cache.h"
 
-#include <memory>
+#include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "xxhash.h"
@@ -12,59 +13,142 @@ namespace {
 // representation's bookkeeping, roughly.
 constexpr size_t kEntryOverheadBytes = 120;
 
+constexpr char kCanonicalSeparator = '\xff';
+// Protobuf tags of prometheus.TimeSeries.labels, Label.name and Label.value: field 1 or 2,
+// wire type 2 (length-delimited).
+constexpr char kLabelsTag = 0x0a;
+constexpr char kNameTag = 0x0a;
+constexpr char kValueTag = 0x12;
+
 // Bytes a string holds beyond its object: none while it fits the small-string buffer.
 size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
-}  // namespace
-
-LabelsCache::LabelsCache(size_t max_bytes) : generation_bytes_(max_bytes / kNumShards / 2) {}
-
-uint64_t LabelsCache::HashOf(std::string_view wire) {
-  return XXH3_64bits(wire.data(), wire.size());
+bool HasSeparator(const model::Labels& labels) {
+  return std::any_of(labels.begin(), labels.end(), [](const model::Label& l) {
+    return l.name.find(kCanonicalSeparator) != std::string::npos ||
+           l.value.find(kCanonicalSeparator) != std::string::npos;
+  });
 }
 
-size_t LabelsCache::EntryBytes(std::string_view wire, const model::Labels& labels) {
-  size_t n = kEntryOverheadBytes + sizeof(Key) + sizeof(Entry);
-  if (wire.size() > 15) n += wire.size() + 1;  // beyond the small-string buffer
+// A varint of at most 4 bytes (a length below 256 MiB) at *p, before `end`. A longer one is no
+// match, so the decoder, not this, judges it.
+inline bool ReadLength(const char** p, const char* end, size_t* out) {
+  size_t v = 0;
+  for (int shift = 0; shift <= 21 && *p != end; shift += 7) {
+    const auto byte = static_cast<uint8_t>(*(*p)++);
+    v |= static_cast<size_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Matches one string field of a Label at *p (before `end`): present with `tag`, its bytes are
+// the next part of the canonical form at *c, up to a separator; absent, that part is empty.
+inline bool MatchPart(const char** p, const char* end, char tag, const char** c,
+                      const char* c_end) {
+  size_t n = 0;
+  if (*p != end && **p == tag) {
+    ++*p;
+    if (!ReadLength(p, end, &n) || n > static_cast<size_t>(end - *p) ||
+        n >= static_cast<size_t>(c_end - *c) || std::memcmp(*p, *c, n) != 0) {
+      return false;
+    }
+    *p += n;
+  }
+  if (*c == c_end || (*c)[n] != kCanonicalSeparator) return false;
+  *c += n + 1;
+  return true;
+}
+
+// Whether `wire` decodes to the labels whose canonical form is `canonical`, checked in the form
+// the header describes: each label a field 1 holding exactly a name field 1 and then a value
+// field 2 (either left out when empty). REQUIRES: no name or value of those labels holds the
+// separator byte, so matching the canonical form part by part matches the names and values.
+bool IsEncodingOfCanonical(std::string_view wire, std::string_view canonical) {
+  const char* p = wire.data();
+  const char* const end = p + wire.size();
+  const char* c = canonical.data();
+  const char* const c_end = c + canonical.size();
+  while (c != c_end) {
+    size_t message_size = 0;
+    if (p == end || *p++ != kLabelsTag || !ReadLength(&p, end, &message_size) ||
+        message_size > static_cast<size_t>(end - p)) {
+      return false;
+    }
+    const char* const message_end = p + message_size;
+    if (!MatchPart(&p, message_end, kNameTag, &c, c_end) ||
+        !MatchPart(&p, message_end, kValueTag, &c, c_end) || p != message_end) {
+      return false;
+    }
+  }
+  return p == end;
+}
+
+}  // namespace
+
+LabelsCache::LabelsCache(size_t max_bytes, WireHash hash)
+    : hash_(hash != nullptr ? hash : &Xxh3), generation_bytes_(max_bytes / kNumShards / 2) {}
+
+uint64_t LabelsCache::Xxh3(std::string_view wire) { return XXH3_64bits(wire.data(), wire.size()); }
+
+size_t LabelsCache::EntryBytes(const model::Labels& labels) {
+  size_t n = kEntryOverheadBytes + sizeof(uint64_t) + sizeof(Entry);
   n += labels.size() * sizeof(model::Label);
   for (const model::Label& l : labels) n += HeapBytes(l.name) + HeapBytes(l.value);
-  // The canonical form, computed once and kept with the labels.
-  n += labels.CanonicalView().size() + 1;
+  // The canonical form, computed once and kept with the labels, and its allocation's header.
+  n += labels.CanonicalView().size() + 24;
   return n;
+}
+
+bool LabelsCache::IsEncodingOf(std::string_view wire, const model::Labels& labels) {
+  return !HasSeparator(labels) && IsEncodingOfCanonical(wire, labels.CanonicalView());
 }
 
 std::optional<model::Labels> LabelsCache::Find(std::string_view wire) {
   if (generation_bytes_ == 0) return std::nullopt;
-  const KeyView key{wire, HashOf(wire)};
-  Shard& shard = shards_[key.hash >> 60];  // the map uses the low bits
+  const uint64_t hash = hash_(wire);
+  Shard& shard = shards_[hash >> 60];  // the map uses the low bits
   absl::MutexLock lock(&shard.mu);
-  if (auto it = shard.current.find(key); it != shard.current.end()) return it->second.labels;
-  auto it = shard.old.find(key);
-  if (it == shard.old.end()) return std::nullopt;
+  // Insert made sure that no cached name or value holds the separator.
+  if (auto it = shard.current.find(hash); it != shard.current.end()) {
+    if (!IsEncodingOfCanonical(wire, it->second.canonical.bytes())) return std::nullopt;
+    return it->second.labels;
+  }
+  auto it = shard.old.find(hash);
+  if (it == shard.old.end() || !IsEncodingOfCanonical(wire, it->second.canonical.bytes())) {
+    return std::nullopt;
+  }
   // Still in use: back into the current generation, so the next rotation keeps it.
-  auto node = shard.old.extract(it);
-  shard.old_bytes -= node.mapped().bytes;
-  model::Labels labels = node.mapped().labels;
-  Add(shard, std::move(node.key()), std::move(node.mapped()));
+  Entry entry = std::move(it->second);
+  shard.old.erase(it);
+  const size_t entry_bytes = EntryBytes(entry.labels);
+  shard.old_bytes -= entry_bytes;
+  model::Labels labels = entry.labels;
+  Add(shard, hash, std::move(entry), entry_bytes);
   return labels;
 }
 
 void LabelsCache::Insert(std::string_view wire, const model::Labels& labels) {
   if (generation_bytes_ == 0) return;
-  const size_t entry_bytes = EntryBytes(wire, labels);  // computes the canonical form unlocked
-  if (entry_bytes > generation_bytes_) return;
-  const uint64_t hash = HashOf(wire);
+  // Both compute the canonical form, unlocked.
+  const size_t entry_bytes = EntryBytes(labels);
+  if (entry_bytes > generation_bytes_ || !IsEncodingOf(wire, labels)) return;
+  const uint64_t hash = hash_(wire);
   Shard& shard = shards_[hash >> 60];
   absl::MutexLock lock(&shard.mu);
-  const KeyView probe{wire, hash};
-  if (shard.current.contains(probe) || shard.old.contains(probe)) return;  // another thread's
+  // Present already: another thread's insert, or (as rare as a 64-bit hash collision) other
+  // labels, which stay; the new ones decode the slow way.
+  if (shard.current.contains(hash) || shard.old.contains(hash)) return;
   bytes_.fetch_add(entry_bytes, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
-  Add(shard, Key{std::string(wire), hash}, Entry{labels, entry_bytes});
+  Add(shard, hash, Entry{labels, labels.Canonical()}, entry_bytes);
 }
 
-void LabelsCache::Add(Shard& shard, Key&& key, Entry entry) {
-  if (shard.current_bytes + entry.bytes > generation_bytes_) {
+void LabelsCache::Add(Shard& shard, uint64_t hash, Entry entry, size_t bytes) {
+  if (shard.current_bytes + bytes > generation_bytes_) {
     bytes_.fetch_sub(shard.old_bytes, std::memory_order_relaxed);
     entries_.fetch_sub(shard.old.size(), std::memory_order_relaxed);
     shard.old = std::move(shard.current);
@@ -72,8 +156,8 @@ void LabelsCache::Add(Shard& shard, Key&& key, Entry entry) {
     shard.current = Map();
     shard.current_bytes = 0;
   }
-  shard.current_bytes += entry.bytes;
-  shard.current.emplace(std::move(key), std::move(entry));
+  shard.current_bytes += bytes;
+  shard.current.emplace(hash, std::move(entry));
 }
 
 }  // namespace kura::ingest

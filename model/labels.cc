@@ -111,19 +111,27 @@ const Labels::Rep& Labels::ComputedRep() const {
   absl::call_once(rep_->canonical_once, [rep = rep_] {
     size_t n = 0;
     for (const auto& l : rep->labels) n += l.name.size() + l.value.size() + 2;
-    rep->canonical.reserve(n);
+    char* data = nullptr;
+    CanonicalLabels canonical = CanonicalLabels::Allocate(n, &data);
+    char* p = data;
     for (const auto& l : rep->labels) {
-      rep->canonical.append(l.name);
-      rep->canonical.push_back(kSep);
-      rep->canonical.append(l.value);
-      rep->canonical.push_back(kSep);
+      p = std::copy(l.name.begin(), l.name.end(), p);
+      *p++ = kSep;
+      p = std::copy(l.value.begin(), l.value.end(), p);
+      *p++ = kSep;
     }
-    rep->hash = XXH3_64bits(rep->canonical.data(), rep->canonical.size());
+    canonical.SetHash(HashCanonical(std::string_view(data, n)));
+    rep->canonical = std::move(canonical);
   });
   return *rep_;
 }
 
 std::string_view Labels::CanonicalView() const {
+  if (rep_ == nullptr) return {};
+  return ComputedRep().canonical.bytes();
+}
+
+CanonicalLabels Labels::Canonical() const {
   if (rep_ == nullptr) return {};
   return ComputedRep().canonical;
 }
@@ -148,7 +156,7 @@ uint64_t Labels::HashCanonical(std::string_view canonical) {
 
 uint64_t Labels::Hash() const {
   if (rep_ == nullptr) return XXH3_64bits(nullptr, 0);
-  return ComputedRep().hash;
+  return ComputedRep().canonical.hash();
 }
 
 std::string Labels::ToString() const {

@@ -12,6 +12,7 @@
 
 #include "absl/base/call_once.h"
 #include "absl/types/span.h"
+#include "model/canonical_labels.h"
 
 namespace kura::model {
 
@@ -76,6 +77,8 @@ class Labels {
   std::string CanonicalBytes() const { return std::string(CanonicalView()); }
   // The same without a copy; valid as long as this Labels or a copy of it lives.
   std::string_view CanonicalView() const;
+  // The same bytes and Hash(), shared with this Labels rather than copied.
+  CanonicalLabels Canonical() const;
   // Parses CanonicalBytes() output; false on malformed input.
   static bool ParseCanonical(std::string_view bytes, Labels* out);
   // 64-bit xxHash3 of CanonicalBytes(), for sharding and hash maps.
@@ -105,10 +108,9 @@ class Labels {
   struct Rep {
     mutable std::atomic<int64_t> refs{1};
     std::vector<Label> labels;
-    // Filled once, under `canonical_once`, by the first CanonicalView() or Hash().
+    // Filled once, under `canonical_once`, by the first CanonicalView(), Canonical() or Hash().
     mutable absl::once_flag canonical_once;
-    mutable std::string canonical;
-    mutable uint64_t hash = 0;
+    mutable CanonicalLabels canonical;
   };
 
   static const std::vector<Label> kEmpty;

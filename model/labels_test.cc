@@ -40,6 +40,56 @@ TEST(LabelsTest, CopiesShareTheCanonicalForm) {
   EXPECT_EQ(&copy.items(), &labels.items());
 }
 
+TEST(LabelsTest, CanonicalIsSharedNotCopied) {
+  const Labels labels = Up();
+  const CanonicalLabels canonical = labels.Canonical();
+  EXPECT_EQ(canonical.bytes(), labels.CanonicalView());
+  EXPECT_EQ(canonical.bytes().data(), labels.CanonicalView().data());
+  EXPECT_EQ(canonical.hash(), labels.Hash());
+  // It outlives the labels.
+  CanonicalLabels kept;
+  {
+    const Labels temporary = Labels::FromSorted({{"a", "1"}});
+    kept = temporary.Canonical();
+  }
+  EXPECT_EQ(kept.bytes(), "a\xff" "1\xff");
+  EXPECT_EQ(kept.hash(), Labels::HashCanonical("a\xff" "1\xff"));
+  EXPECT_EQ(Labels().Canonical().bytes(), "");
+  EXPECT_EQ(Labels().Canonical().hash(), Labels().Hash());
+}
+
+TEST(CanonicalLabelsTest, CopyAndShare) {
+  const std::string bytes = "__name__\xffup\xff";
+  const CanonicalLabels a = CanonicalLabels::Copy(bytes, Labels::HashCanonical(bytes));
+  EXPECT_EQ(a.bytes(), bytes);
+  EXPECT_NE(a.bytes().data(), bytes.data());
+  EXPECT_EQ(a.hash(), Labels::HashCanonical(bytes));
+  CanonicalLabels b = a;  // NOLINT(performance-unnecessary-copy-initialization)
+  EXPECT_EQ(b.bytes().data(), a.bytes().data());
+  CanonicalLabels c = std::move(b);
+  EXPECT_EQ(c.bytes().data(), a.bytes().data());
+  EXPECT_EQ(b.bytes(), "");  // NOLINT(bugprone-use-after-move)
+  c = CanonicalLabels();
+  EXPECT_EQ(c.bytes(), "");
+  EXPECT_EQ(a.bytes(), bytes);
+  EXPECT_EQ(CanonicalLabels::Copy("", Labels::HashCanonical("")).bytes(), "");
+}
+
+TEST(CanonicalLabelsTest, SharedAcrossThreads) {
+  const Labels labels = Up();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&labels] {
+      for (int i = 0; i < 10000; ++i) {
+        const CanonicalLabels c = labels.Canonical();
+        ASSERT_EQ(c.hash(), labels.Hash());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(labels.Canonical().bytes(), labels.CanonicalView());
+}
+
 TEST(LabelsTest, MovedFromIsEmpty) {
   Labels labels = Up();
   Labels moved = std::move(labels);

@@ -26,6 +26,10 @@ struct DecimalDelta {
   int num_bits = 0;
 };
 
+// The most one Append adds to the stream: a first sample's 10-byte varint and 64 bits, or a
+// delta-of-delta's 68 bits and a value's 78, and a partly used byte before them.
+constexpr size_t kMaxSampleBytes = 24;
+
 // The smallest decimal delta: 111, 3 bits of scale, 0 and 8 bits.
 constexpr int kMinDecimalBits = 3 + 3 + 1 + chunk_format::kDecimalDeltaBits[0];
 
@@ -71,6 +75,7 @@ ChunkEncoder::ChunkEncoder() : buf_(chunk_format::kShortHeaderSize, '\0') {
 void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
   assert(num_samples_ == 0 || timestamp_ms > max_time_ms_);
   const auto bits = std::bit_cast<uint64_t>(value);
+  if (buf_.capacity() - buf_.size() < kMaxSampleBytes) Reserve();
   BitWriter writer(&buf_, free_bits_, last_byte_);
   if (num_samples_ == 0) {
     writer.WriteVarint(timestamp_ms);
@@ -90,7 +95,7 @@ void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
   }
   max_time_ms_ = timestamp_ms;
   prev_bits_ = bits;
-  free_bits_ = writer.free_bits();
+  free_bits_ = static_cast<uint8_t>(writer.free_bits());
   last_byte_ = writer.last_byte();
   ++num_samples_;
   UpdateCount();
@@ -149,8 +154,8 @@ void ChunkEncoder::AppendValue(uint64_t bits, BitWriter* writer) {
                         static_cast<uint64_t>(significant & 63),
                     14);
   writer->WriteBits(x >> trailing, significant);
-  prev_leading_ = leading;
-  prev_trailing_ = trailing;
+  prev_leading_ = static_cast<uint8_t>(leading);
+  prev_trailing_ = static_cast<uint8_t>(trailing);
 }
 
 void ChunkEncoder::UpdateCount() {
@@ -167,8 +172,25 @@ void ChunkEncoder::UpdateCount() {
   chunk_format::PutBigEndian(&buf_, chunk_format::kShortHeaderSize, count, 4);
 }
 
+void ChunkEncoder::Reserve() {
+  // reserve() on the buffer itself would double it: libstdc++ grows a string's capacity at
+  // least twofold. A new string reserves what it is asked for.
+  std::string grown;
+  grown.reserve(buf_.size() + buf_.size() / 8 + kMaxSampleBytes);
+  grown.append(buf_);
+  buf_.swap(grown);
+}
+
 std::string_view ChunkEncoder::bytes() const { return buf_; }
 
 size_t ChunkEncoder::size_bytes() const { return buf_.size(); }
+
+size_t ChunkEncoder::capacity_bytes() const { return buf_.capacity(); }
+
+std::string ChunkEncoder::TakeBytes() {
+  std::string bytes = std::move(buf_);
+  *this = ChunkEncoder();
+  return bytes;
+}
 
 }  // namespace kura::storage

@@ -31,6 +31,10 @@ class ChunkEncoder {
   std::string_view bytes() const;
   // Size of bytes() without building it.
   size_t size_bytes() const;
+  // The memory the buffer holds for bytes(): at most about an eighth more than their size.
+  size_t capacity_bytes() const;
+  // Moves the chunk's bytes out, leaving this encoder empty as if new.
+  std::string TakeBytes();
 
  private:
   // Writes the XOR of `bits` with the previous value's bits.
@@ -38,17 +42,21 @@ class ChunkEncoder {
   void AppendDeltaOfDelta(int64_t dod, BitWriter* writer);
   // Stores num_samples_ in the header, widening it when the short form overflows.
   void UpdateCount();
+  // Makes room for one more sample in buf_ in a step proportional to its size (std::string's
+  // own growth doubles, which leaves a head of 100k open chunks up to half empty).
+  void Reserve();
 
+  // A head holds one encoder per active series, so the state is packed: 72 bytes.
   std::string buf_;  // header + bit stream
-  int num_samples_ = 0;
   int64_t min_time_ms_ = 0;
   int64_t max_time_ms_ = 0;
   // Delta-of-delta and XOR state carried between appends.
   uint64_t prev_delta_ = 0;  // Unsigned: a delta between int64 timestamps may exceed INT64_MAX.
   uint64_t prev_bits_ = 0;
-  int prev_leading_ = 0xff;  // 0xff: no XOR window yet.
-  int prev_trailing_ = 0;
-  int free_bits_ = 0;  // BitWriter::free_bits() of the stream in buf_.
+  int32_t num_samples_ = 0;
+  uint8_t prev_leading_ = 0xff;  // 0xff: no XOR window yet.
+  uint8_t prev_trailing_ = 0;
+  uint8_t free_bits_ = 0;  // BitWriter::free_bits() of the stream in buf_.
   uint8_t last_byte_ = 0;  // BitWriter::last_byte(): buf_.back() once the stream has a byte
 };
 

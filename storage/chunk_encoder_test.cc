@@ -439,6 +439,39 @@ TEST(ChunkEncoderTest, MovedEncoderKeepsAppending) {
   ExpectSameSamples({{1, 1.5}, {2, 2.5}}, d.samples);
 }
 
+TEST(ChunkEncoderTest, BufferGrowsInSmallSteps) {
+  std::mt19937_64 rng(6);
+  const std::vector<Sample> samples = RandomSamples(rng, 2000);
+  ChunkEncoder enc;
+  size_t growths = 0;
+  size_t capacity = enc.capacity_bytes();
+  for (const Sample& s : samples) {
+    enc.Append(s.timestamp_ms, s.value);
+    if (enc.capacity_bytes() != capacity) ++growths;
+    capacity = enc.capacity_bytes();
+    // An eighth of the size and one sample's worst case, never double.
+    ASSERT_LE(enc.capacity_bytes(), std::max<size_t>(30, enc.size_bytes() * 9 / 8 + 48))
+        << enc.num_samples();
+  }
+  // Steps of an eighth: a logarithmic number of them.
+  EXPECT_LT(growths, 80u);
+  ExpectSameSamples(samples, DecodeAll(enc.bytes()).samples);
+}
+
+TEST(ChunkEncoderTest, TakeBytesLeavesAnEmptyEncoder) {
+  ChunkEncoder enc;
+  enc.Append(1, 1.5);
+  enc.Append(2, 2.5);
+  const std::string expected(enc.bytes());
+  const std::string taken = enc.TakeBytes();
+  EXPECT_EQ(taken, expected);
+  EXPECT_EQ(enc.num_samples(), 0);
+  EXPECT_EQ(enc.bytes(), Encode({}));
+  enc.Append(3, 3.5);
+  ExpectSameSamples({{3, 3.5}}, DecodeAll(enc.bytes()).samples);
+  ExpectSameSamples({{1, 1.5}, {2, 2.5}}, DecodeAll(taken).samples);
+}
+
 TEST(ChunkDecoderTest, FiltersByTimeRange) {
   std::vector<Sample> samples;
   for (int i = 0; i < 120; ++i) samples.push_back({i * 10 - 500, static_cast<double>(i)});

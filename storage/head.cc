@@ -10,9 +10,21 @@
 namespace kura::storage {
 namespace {
 
-// A head series besides its labels and chunk bytes: the struct, its two map slots and the
-// allocations' headers, roughly.
-constexpr int64_t kSeriesOverheadBytes = sizeof(HeadSeries) + 96;
+// A head series besides its labels and chunk: the struct and the allocator's rounding of it,
+// and its slots in the two maps (a slot and a control byte each, at the maps' load of 7/8 down
+// to 7/16: ~1.5x).
+constexpr int64_t kSeriesOverheadBytes =
+    sizeof(HeadSeries) + 16 +
+    (sizeof(std::pair<uint64_t, std::unique_ptr<HeadSeries>>) + 1 +
+     sizeof(std::pair<model::CanonicalLabels, HeadSeries*>) + 1) *
+        3 / 2;
+// The labels' allocation besides their bytes: its header, rounded.
+constexpr int64_t kLabelsOverheadBytes = 32;
+
+// What a string's buffer holds on the heap: nothing while it fits the string itself.
+int64_t HeapBytes(const std::string& s) {
+  return s.capacity() > 15 ? static_cast<int64_t>(s.capacity()) + 1 : 0;
+}
 
 // Searches one encoded chunk for a timestamp.
 std::optional<double> FindInChunk(std::string_view chunk, int64_t timestamp_ms) {
@@ -38,20 +50,29 @@ HeadSeries* Head::FindByLabels(CanonicalLabelsView canonical_labels) {
   return it == series_by_labels_.end() ? nullptr : it->second;
 }
 
-HeadSeries* Head::Create(uint64_t ref, std::string canonical_labels) {
-  const uint64_t hash = model::Labels::HashCanonical(canonical_labels);
-  return Create(ref, CanonicalLabels{std::move(canonical_labels), hash});
+HeadSeries* Head::Create(uint64_t ref, std::string_view canonical_labels) {
+  return Create(ref, model::CanonicalLabels::Copy(canonical_labels,
+                                                  model::Labels::HashCanonical(canonical_labels)));
 }
 
-HeadSeries* Head::Create(uint64_t ref, CanonicalLabels canonical_labels) {
+HeadSeries* Head::Create(uint64_t ref, model::CanonicalLabels canonical_labels) {
   auto series = std::make_unique<HeadSeries>();
   series->ref = ref;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
-  series_bytes_ += kSeriesOverheadBytes + static_cast<int64_t>(canonical_labels.bytes.size());
-  chunk_bytes_ += static_cast<int64_t>(raw->chunk.size_bytes());
+  series_bytes_ += SeriesMemory(canonical_labels);
+  chunk_bytes_ += ChunkMemory(raw->chunk);
   series_by_labels_.emplace(std::move(canonical_labels), raw);
   return raw;
+}
+
+int64_t Head::SeriesMemory(const model::CanonicalLabels& labels) {
+  return kSeriesOverheadBytes + kLabelsOverheadBytes + static_cast<int64_t>(labels.bytes().size());
+}
+
+int64_t Head::ChunkMemory(const ChunkEncoder& chunk) {
+  const size_t capacity = chunk.capacity_bytes();
+  return capacity > 15 ? static_cast<int64_t>(capacity) + 1 : 0;
 }
 
 void Head::CloseChunk(HeadSeries* series) {
@@ -60,12 +81,12 @@ void Head::CloseChunk(HeadSeries* series) {
   closed.partition = series->chunk_partition;
   closed.min_time_ms = series->chunk.min_time_ms();
   closed.max_time_ms = series->chunk.max_time_ms();
-  closed.bytes = std::string(series->chunk.bytes());
-  chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
-  pending_bytes_ += static_cast<int64_t>(closed.bytes.size());
+  chunk_bytes_ -= ChunkMemory(series->chunk);
+  // Moved, not copied: the buffer is within an eighth of its size, and it is written out soon.
+  closed.bytes = series->chunk.TakeBytes();
+  chunk_bytes_ += ChunkMemory(series->chunk);
+  pending_bytes_ += HeapBytes(closed.bytes);
   pending_.push_back(std::move(closed));
-  series->chunk = ChunkEncoder();
-  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes());
 }
 
 void Head::Append(HeadSeries* series, const model::Sample& sample) {
@@ -75,9 +96,9 @@ void Head::Append(HeadSeries* series, const model::Sample& sample) {
     CloseChunk(series);
   }
   if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
-  const size_t before = series->chunk.size_bytes();
+  const int64_t before = ChunkMemory(series->chunk);
   series->chunk.Append(sample.timestamp_ms, sample.value);
-  chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
+  chunk_bytes_ += ChunkMemory(series->chunk) - before;
   series->newest = sample;
 }
 
@@ -96,8 +117,7 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
     samples.insert(pos, sample);
     ChunkEncoder rebuilt;
     for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
-    chunk_bytes_ += static_cast<int64_t>(rebuilt.size_bytes()) -
-                    static_cast<int64_t>(series->chunk.size_bytes());
+    chunk_bytes_ += ChunkMemory(rebuilt) - ChunkMemory(series->chunk);
     series->chunk = std::move(rebuilt);
     return;
   }
@@ -152,9 +172,9 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
     if (series->chunk.num_samples() == 0) {
       series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
     }
-    const size_t before = series->chunk.size_bytes();
+    const int64_t before = ChunkMemory(series->chunk);
     series->chunk.Append(sample.timestamp_ms, sample.value);
-    chunk_bytes_ += static_cast<int64_t>(series->chunk.size_bytes() - before);
+    chunk_bytes_ += ChunkMemory(series->chunk) - before;
     series->newest = sample;
   }
   return it->status().ok();
@@ -220,7 +240,7 @@ size_t Head::EvictIdle(int64_t partition) {
   // The by-labels entries go first: they point at the series.
   absl::erase_if(series_by_labels_, [&](const auto& entry) {
     if (!idle(*entry.second)) return false;
-    series_bytes_ -= static_cast<int64_t>(entry.first.bytes.size());
+    series_bytes_ -= SeriesMemory(entry.first);
     return true;
   });
   size_t evicted = 0;
@@ -231,8 +251,7 @@ size_t Head::EvictIdle(int64_t partition) {
       continue;
     }
     if (series->chunk.num_samples() > 0) CloseChunk(series);
-    series_bytes_ -= kSeriesOverheadBytes;
-    chunk_bytes_ -= static_cast<int64_t>(series->chunk.size_bytes());
+    chunk_bytes_ -= ChunkMemory(series->chunk);
     series_.erase(it++);
     ++evicted;
   }

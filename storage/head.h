@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "model/canonical_labels.h"
 #include "model/labels.h"
 #include "model/sample.h"
 #include "storage/chunk_encoder.h"
@@ -38,11 +39,7 @@ struct CanonicalLabelsView {
   std::string_view bytes;
   uint64_t hash = 0;
 };
-struct CanonicalLabels {
-  std::string bytes;
-  uint64_t hash = 0;
-};
-// Hash and equality for maps keyed by either of the above; lookups take the view.
+// Hash and equality for maps keyed by the view.
 struct CanonicalLabelsHash {
   using is_transparent = void;
   template <typename K>
@@ -79,8 +76,8 @@ class Head {
   // The same with the labels' hash at hand.
   HeadSeries* FindByLabels(CanonicalLabelsView canonical_labels);
   // REQUIRES: neither the ref nor the labels are in the head.
-  HeadSeries* Create(uint64_t ref, std::string canonical_labels);
-  HeadSeries* Create(uint64_t ref, CanonicalLabels canonical_labels);
+  HeadSeries* Create(uint64_t ref, std::string_view canonical_labels);
+  HeadSeries* Create(uint64_t ref, model::CanonicalLabels canonical_labels);
 
   // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
   void Append(HeadSeries* series, const model::Sample& sample);
@@ -126,18 +123,46 @@ class Head {
   void ForEach(absl::FunctionRef<void(const HeadSeries&)> fn) const;
   size_t num_series() const { return series_.size(); }
   // An estimate of what the head holds: series, open and pending chunks, out-of-order samples.
+  // It counts what the allocations hold (buffer capacities, map slots, allocator rounding).
   int64_t memory_bytes() const;
   // The part of memory_bytes() that writing chunks out frees.
   int64_t chunk_memory_bytes() const;
 
  private:
+  // The by-labels index's key: the labels a series was created with, shared with them (a
+  // reference count, not a copy), next to the series in the slot so that a lookup reads the
+  // bytes before the series.
+  struct SeriesByLabelsHash {
+    using is_transparent = void;
+    size_t operator()(const model::CanonicalLabels& k) const {
+      return static_cast<size_t>(k.hash());
+    }
+    size_t operator()(const CanonicalLabelsView& k) const { return static_cast<size_t>(k.hash); }
+  };
+  struct SeriesByLabelsEq {
+    using is_transparent = void;
+    static CanonicalLabelsView View(const model::CanonicalLabels& k) {
+      return {k.bytes(), k.hash()};
+    }
+    static CanonicalLabelsView View(const CanonicalLabelsView& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const CanonicalLabelsView x = View(a);
+      const CanonicalLabelsView y = View(b);
+      return x.hash == y.hash && x.bytes == y.bytes;
+    }
+  };
+
   void CloseChunk(HeadSeries* series);
+  // What memory_bytes() counts for a series besides its open chunk, and for the open chunk.
+  static int64_t SeriesMemory(const model::CanonicalLabels& labels);
+  static int64_t ChunkMemory(const ChunkEncoder& chunk);
 
   const int max_samples_per_chunk_;
   const int64_t partition_length_ms_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<HeadSeries>> series_;
   // The same series by canonical labels: one lookup per written series.
-  absl::flat_hash_map<CanonicalLabels, HeadSeries*, CanonicalLabelsHash, CanonicalLabelsEq>
+  absl::flat_hash_map<model::CanonicalLabels, HeadSeries*, SeriesByLabelsHash, SeriesByLabelsEq>
       series_by_labels_;
   std::vector<ClosedChunk> pending_;
   int64_t num_out_of_order_ = 0;

@@ -112,8 +112,11 @@ TEST(HeadTest, MemoryFollowsSeriesAndChunks) {
   EXPECT_EQ(full - head.chunk_memory_bytes(), series_part);
   head.CloseAllChunks();
   ASSERT_EQ(head.pending().size(), 1u);
-  // The chunk moved to pending: the same bytes, plus a new empty open chunk.
-  EXPECT_EQ(head.memory_bytes(), empty + static_cast<int64_t>(head.pending()[0].bytes.size()));
+  // The chunk's buffer moved to pending, plus a new empty open chunk.
+  const std::string& pending = head.pending()[0].bytes;
+  EXPECT_EQ(head.memory_bytes(), empty + static_cast<int64_t>(pending.capacity()) + 1);
+  // Its buffer grew in small steps: within an eighth of its size and one sample.
+  EXPECT_LE(pending.capacity(), pending.size() * 9 / 8 + 48);
   head.ClearPending();
   EXPECT_EQ(head.memory_bytes(), empty);
   EXPECT_EQ(head.EvictIdle(5), 1u);
@@ -127,11 +130,27 @@ TEST(HeadTest, FindsByLabelsWithTheirHashAndComparesTheBytes) {
                                                   model::Labels::HashCanonical("a\xff" "1\xff")}),
             a);
   // Colliding hashes: the bytes decide.
-  HeadSeries* x = head.Create(2, CanonicalLabels{"x", 7});
-  HeadSeries* y = head.Create(3, CanonicalLabels{"y", 7});
+  HeadSeries* x = head.Create(2, model::CanonicalLabels::Copy("x", 7));
+  HeadSeries* y = head.Create(3, model::CanonicalLabels::Copy("y", 7));
   EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"x", 7}), x);
   EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"y", 7}), y);
   EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{"z", 7}), nullptr);
+}
+
+TEST(HeadTest, FindsSeriesCreatedFromLabels) {
+  Head head(120, 86'400'000);
+  const model::Labels labels = model::Labels::FromSorted({{"__name__", "up"}, {"job", "api"}});
+  HeadSeries* series = head.Create(1, labels.Canonical());
+  EXPECT_EQ(head.FindByLabels(labels.CanonicalView()), series);
+  EXPECT_EQ(head.FindByLabels(CanonicalLabelsView{labels.CanonicalView(), labels.Hash()}), series);
+  // A copy of the same bytes finds it too; other bytes do not.
+  const std::string copy(labels.CanonicalView());
+  EXPECT_EQ(head.FindByLabels(copy), series);
+  EXPECT_EQ(head.FindByLabels("__name__\xffup\xff"), nullptr);
+  // Evicted, it is found no more.
+  EXPECT_EQ(head.EvictIdle(1), 1u);
+  EXPECT_EQ(head.FindByLabels(copy), nullptr);
+  EXPECT_EQ(head.Find(1), nullptr);
 }
 
 }  // namespace

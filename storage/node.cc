@@ -286,8 +286,7 @@ void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch
 void Node::Rep::ApplyToHead(SeriesWrite* write) {
   HeadSeries* series = write->head;
   if (series == nullptr) {
-    series = head_.Create(*write->ref, CanonicalLabels{std::string(write->canonical.bytes),
-                                                       write->canonical.hash});
+    series = head_.Create(*write->ref, write->labels->Canonical());
     series->newest = write->newest;
   }
   for (const model::Sample& sample : write->samples) head_.Append(series, sample);
