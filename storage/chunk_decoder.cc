@@ -49,6 +49,17 @@ class ChunkIterator final : public model::SampleIterator {
 
   absl::Status status() const override { return status_; }
 
+  // REQUIRES: Next() returned false with an ok status, every sample in range.
+  void Tail(ChunkTail* tail) const {
+    tail->num_samples = static_cast<int>(decoded_);
+    tail->max_time_ms = t_;
+    tail->delta = delta_;
+    tail->bits = bits_;
+    tail->leading = leading_;
+    tail->trailing = trailing_;
+    tail->free_bits = padding_bits_;
+  }
+
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
     while (Next()) out->push_back(At());  // final: no virtual call per sample
     return status_;
@@ -64,6 +75,7 @@ class ChunkIterator final : public model::SampleIterator {
   // After the last sample only the zero padding of the last byte may remain.
   void CheckEnd() {
     const int left = static_cast<int>(reader_.remaining_bits());
+    padding_bits_ = left;
     uint64_t padding = 0;
     if (left >= 8 || !reader_.ReadBits(left, &padding) || padding != 0) {
       Fail("trailing bytes after the last sample of a chunk");
@@ -87,6 +99,7 @@ class ChunkIterator final : public model::SampleIterator {
   uint64_t bits_ = 0;
   int leading_ = kNoWindow;
   int trailing_ = 0;
+  int padding_bits_ = 0;  // after the last sample, once CheckEnd ran
   // Set while bits_ is DecimalValue(decimal_scaled_, decimal_scale_) (see DecodeDecimal).
   int decimal_scale_ = -1;
   int64_t decimal_scaled_ = 0;
@@ -224,6 +237,21 @@ std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
   // A packed chunk's iterator decompresses a copy of its own.
   if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   return std::make_unique<OwningChunkIterator>(std::move(chunk), min_time_ms, max_time_ms);
+}
+
+absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail) {
+  if (IsPackedChunk(chunk)) return absl::InvalidArgumentError("a packed chunk has no tail");
+  ChunkIterator it(chunk, INT64_MIN, INT64_MAX);
+  *tail = ChunkTail();
+  bool first = true;
+  while (it.Next()) {
+    if (first) tail->min_time_ms = it.At().timestamp_ms;
+    first = false;
+  }
+  if (!it.status().ok()) return it.status();
+  it.Tail(tail);
+  if (tail->num_samples == 0) tail->min_time_ms = tail->max_time_ms = 0;
+  return absl::OkStatus();
 }
 
 absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {

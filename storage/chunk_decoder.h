@@ -33,4 +33,20 @@ struct ChunkMeta {
 };
 absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta);
 
+// Where the encoder that wrote an unpacked (version 1) chunk stood after its last sample, so
+// that appending can go on from the bytes as they are (ChunkEncoder::Resume) instead of
+// re-encoding every sample.
+struct ChunkTail {
+  int num_samples = 0;
+  int64_t min_time_ms = 0;
+  int64_t max_time_ms = 0;
+  uint64_t delta = 0;   // between the last two timestamps (0 with one sample)
+  uint64_t bits = 0;    // the last value's bits
+  int leading = 0xff;   // the XOR window in force; 0xff: none yet
+  int trailing = 0;
+  int free_bits = 0;    // unused low bits of the last byte
+};
+// DataLoss if the chunk does not decode, InvalidArgument if it is a packed chunk.
+absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail);
+
 }  // namespace kura::storage

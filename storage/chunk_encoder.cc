@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "storage/bit_stream.h"
+#include "storage/chunk_decoder.h"
 #include "storage/chunk_format.h"
 
 namespace kura::storage {
@@ -186,6 +187,21 @@ std::string_view ChunkEncoder::bytes() const { return buf_; }
 size_t ChunkEncoder::size_bytes() const { return buf_.size(); }
 
 size_t ChunkEncoder::capacity_bytes() const { return buf_.capacity(); }
+
+ChunkEncoder ChunkEncoder::Resume(std::string_view chunk, const ChunkTail& tail) {
+  ChunkEncoder enc;
+  enc.buf_.assign(chunk);
+  enc.min_time_ms_ = tail.min_time_ms;
+  enc.max_time_ms_ = tail.max_time_ms;
+  enc.prev_delta_ = tail.delta;
+  enc.prev_bits_ = tail.bits;
+  enc.num_samples_ = tail.num_samples;
+  enc.prev_leading_ = static_cast<uint8_t>(tail.leading);
+  enc.prev_trailing_ = static_cast<uint8_t>(tail.trailing);
+  enc.free_bits_ = static_cast<uint8_t>(tail.free_bits);
+  enc.last_byte_ = static_cast<uint8_t>(enc.buf_.back());
+  return enc;
+}
 
 std::string ChunkEncoder::TakeBytes() {
   std::string bytes = std::move(buf_);

@@ -10,6 +10,7 @@
 namespace kura::storage {
 
 class BitWriter;
+struct ChunkTail;
 
 // Gorilla-style: delta-of-delta timestamps, XOR-compressed float bits. Every float bit pattern
 // round-trips (NaN payloads, the stale marker, +-Inf, -0). Thread-compatible.
@@ -35,6 +36,11 @@ class ChunkEncoder {
   size_t capacity_bytes() const;
   // Moves the chunk's bytes out, leaving this encoder empty as if new.
   std::string TakeBytes();
+
+  // An encoder that goes on appending to `chunk` exactly as the one that wrote it would: the
+  // bytes are taken as they are, not re-encoded. REQUIRES: ReadChunkTail(chunk) gave `tail`,
+  // with at least one sample.
+  static ChunkEncoder Resume(std::string_view chunk, const ChunkTail& tail);
 
  private:
   // Writes the XOR of `bits` with the previous value's bits.

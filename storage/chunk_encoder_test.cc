@@ -416,6 +416,46 @@ TEST(ChunkEncoderTest, RandomRoundTrips) {
   }
 }
 
+// A resumed encoder must write exactly what the one that kept appending writes.
+void ExpectResumesAtEverySplit(const std::vector<Sample>& samples) {
+  const std::string whole = Encode(samples);
+  for (size_t k = 1; k <= samples.size(); k += 1 + samples.size() / 40) {
+    ChunkEncoder first;
+    for (size_t i = 0; i < k; ++i) first.Append(samples[i].timestamp_ms, samples[i].value);
+    const std::string prefix(first.bytes());
+    ChunkTail tail;
+    ASSERT_TRUE(ReadChunkTail(prefix, &tail).ok()) << k;
+    EXPECT_EQ(tail.num_samples, static_cast<int>(k));
+    EXPECT_EQ(tail.min_time_ms, samples.front().timestamp_ms);
+    EXPECT_EQ(tail.max_time_ms, samples[k - 1].timestamp_ms);
+    ChunkEncoder resumed = ChunkEncoder::Resume(prefix, tail);
+    for (size_t i = k; i < samples.size(); ++i) {
+      resumed.Append(samples[i].timestamp_ms, samples[i].value);
+    }
+    ASSERT_EQ(resumed.bytes(), whole) << "split at " << k << " of " << samples.size();
+    EXPECT_EQ(resumed.num_samples(), static_cast<int>(samples.size()));
+    EXPECT_EQ(resumed.max_time_ms(), samples.back().timestamp_ms);
+  }
+}
+
+TEST(ChunkEncoderTest, ResumedEncoderWritesWhatTheOriginalWould) {
+  std::mt19937_64 rng(12);
+  for (int round = 0; round < 60; ++round) {
+    SCOPED_TRACE(round);
+    ExpectResumesAtEverySplit(RandomSamples(rng, 1 + static_cast<int>(rng() % 300)));
+  }
+  // Decimal runs, stale markers and a count past the short header's.
+  std::vector<Sample> decimals;
+  for (int i = 0; i < 400; ++i) {
+    decimals.push_back({i * 15'000LL, i % 50 == 7 ? model::StaleNaN() : (i % 13) * 0.25 + 100.05});
+  }
+  ExpectResumesAtEverySplit(decimals);
+  ChunkTail tail;
+  EXPECT_EQ(ReadChunkTail("\x02garbage", &tail).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadChunkTail(Encode(decimals).substr(0, 20), &tail).code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST(ChunkEncoderTest, BytesDecodableAfterEveryAppend) {
   std::mt19937_64 rng(5);
   const std::vector<Sample> samples = RandomSamples(rng, 300);

@@ -166,6 +166,18 @@ void Head::ClearOutOfOrder(HeadSeries* series) {
 }
 
 bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
+  ChunkTail tail;
+  if (series->chunk.num_samples() == 0 && ReadChunkTail(chunk, &tail).ok() &&
+      tail.num_samples > 0) {
+    // The encoder goes on from the bytes as they are: restart decodes each open chunk once
+    // and encodes nothing.
+    series->chunk_partition = PartitionOf(tail.min_time_ms, partition_length_ms_);
+    const int64_t before = ChunkMemory(series->chunk);
+    series->chunk = ChunkEncoder::Resume(chunk, tail);
+    chunk_bytes_ += ChunkMemory(series->chunk) - before;
+    series->newest = {tail.max_time_ms, std::bit_cast<double>(tail.bits)};
+    return true;
+  }
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
   while (it->Next()) {
     const model::Sample sample = it->At();
