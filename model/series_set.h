@@ -2,6 +2,7 @@
 
 // The one iterator shape: pull with Next(), read with At(), error at the end with status().
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,26 @@ class SampleIterator {
   // read a whole series: decoders override it with a loop free of virtual calls per sample.
   virtual absl::Status AppendRemaining(std::vector<Sample>* out) {
     while (Next()) out->push_back(At());
+    return status();
+  }
+
+  // The start timestamp of the sample at At(): when the counter it belongs to began counting
+  // (a delta sample's interval starts there; a cumulative counter restarted then), as
+  // OpenTelemetry and remote write 2.0 carry it. 0 means unknown. REQUIRES: as At().
+  virtual int64_t StartAt() const { return 0; }
+
+  // As AppendRemaining, and the samples' start timestamps into `starts`, which runs parallel
+  // to `out` but may stop short of it: entries past its end are 0 (unknown), so series without
+  // start timestamps, nearly all, leave it empty. REQUIRES: starts->size() <= out->size().
+  virtual absl::Status AppendRemainingWithStarts(std::vector<Sample>* out,
+                                                 std::vector<int64_t>* starts) {
+    while (Next()) {
+      out->push_back(At());
+      if (const int64_t start = StartAt(); start != 0) {
+        starts->resize(out->size() - 1, 0);
+        starts->push_back(start);
+      }
+    }
     return status();
   }
 };

@@ -3,6 +3,7 @@
 // WriteBatch: the series (labels + samples) that one write carries.
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "model/labels.h"
@@ -13,6 +14,8 @@ namespace kura::model {
 struct TimeSeries {
   Labels labels;
   std::vector<Sample> samples;  // ascending timestamps
+  // Empty, or one per sample: its start timestamp (SampleIterator::StartAt), 0 if unknown.
+  std::vector<int64_t> start_timestamps_ms;
 };
 
 struct WriteBatch {
