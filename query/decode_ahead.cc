@@ -16,8 +16,11 @@ class DecodeAhead::Batch {
     model::Labels labels;
     std::unique_ptr<model::SampleIterator> iterator;
     std::vector<model::Sample> samples;
+    std::vector<int64_t> starts;
     absl::Status status;
   };
+
+  explicit Batch(bool with_starts) : with_starts_(with_starts) {}
 
   std::vector<Item>& items() { return items_; }
 
@@ -27,7 +30,9 @@ class DecodeAhead::Batch {
     while ((i = next_.fetch_add(1, std::memory_order_relaxed)) < items_.size()) {
       Item& item = items_[i];
       if (!cancelled_.load(std::memory_order_relaxed)) {
-        item.status = item.iterator->AppendRemaining(&item.samples);
+        item.status = with_starts_
+                          ? item.iterator->AppendRemainingWithStarts(&item.samples, &item.starts)
+                          : item.iterator->AppendRemaining(&item.samples);
       }
       item.iterator.reset();  // its chunks go now, not when the batch does
       absl::MutexLock lock(&mu_);
@@ -55,6 +60,7 @@ class DecodeAhead::Batch {
   }
 
  private:
+  const bool with_starts_;
   std::vector<Item> items_;  // filled before the batch is shared
   std::atomic<size_t> next_{0};
   std::atomic<bool> cancelled_{false};
@@ -62,8 +68,11 @@ class DecodeAhead::Batch {
   size_t done_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-DecodeAhead::DecodeAhead(std::unique_ptr<model::SeriesSet> set, base::ThreadPool* pool)
-    : set_(std::move(set)), pool_(pool != nullptr && pool->num_threads() > 0 ? pool : nullptr) {}
+DecodeAhead::DecodeAhead(std::unique_ptr<model::SeriesSet> set, base::ThreadPool* pool,
+                         bool with_starts)
+    : set_(std::move(set)),
+      pool_(pool != nullptr && pool->num_threads() > 0 ? pool : nullptr),
+      with_starts_(with_starts) {}
 
 DecodeAhead::~DecodeAhead() {
   for (const std::shared_ptr<Batch>& batch : pending_) {
@@ -74,7 +83,7 @@ DecodeAhead::~DecodeAhead() {
 
 bool DecodeAhead::StartBatch() {
   if (set_done_) return false;
-  auto batch = std::make_shared<Batch>();
+  auto batch = std::make_shared<Batch>(with_starts_);
   std::vector<Batch::Item>& items = batch->items();
   items.reserve(batch_series_);
   while (items.size() < batch_series_) {
@@ -88,7 +97,8 @@ bool DecodeAhead::StartBatch() {
       samples = std::move(spare_.back());
       spare_.pop_back();
     }
-    items.push_back({series.labels(), series.NewIterator(), std::move(samples), absl::OkStatus()});
+    items.push_back(
+        {series.labels(), series.NewIterator(), std::move(samples), {}, absl::OkStatus()});
   }
   if (items.empty()) return false;
   if (pool_ != nullptr) {
@@ -137,6 +147,10 @@ const model::Labels& DecodeAhead::labels() const { return current_->items()[inde
 
 const std::vector<model::Sample>& DecodeAhead::samples() const {
   return current_->items()[index_].samples;
+}
+
+const std::vector<int64_t>& DecodeAhead::starts() const {
+  return current_->items()[index_].starts;
 }
 
 }  // namespace kura::query

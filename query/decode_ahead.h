@@ -18,6 +18,7 @@
 //   RETURN_IF_ERROR(series.status());
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <vector>
@@ -36,7 +37,9 @@ class DecodeAhead {
   static constexpr size_t kBatchSamples = size_t{1} << 16;
 
   // With a null `pool` (or one without threads) the consumer decodes every series itself.
-  DecodeAhead(std::unique_ptr<model::SeriesSet> set, base::ThreadPool* pool);
+  // With `with_starts`, the samples' start timestamps are read too (see starts()).
+  DecodeAhead(std::unique_ptr<model::SeriesSet> set, base::ThreadPool* pool,
+              bool with_starts = false);
   DecodeAhead(const DecodeAhead&) = delete;
   DecodeAhead& operator=(const DecodeAhead&) = delete;
   ~DecodeAhead();
@@ -47,6 +50,9 @@ class DecodeAhead {
   const model::Labels& labels() const;
   // Every sample of the series in the selected range, stale markers included.
   const std::vector<model::Sample>& samples() const;
+  // With `with_starts`: the start timestamps of samples(), parallel to them but possibly
+  // shorter (model::SampleIterator::AppendRemainingWithStarts). Empty otherwise.
+  const std::vector<int64_t>& starts() const;
   absl::Status status() const { return status_; }
 
  private:
@@ -57,6 +63,7 @@ class DecodeAhead {
 
   std::unique_ptr<model::SeriesSet> set_;
   base::ThreadPool* pool_;
+  const bool with_starts_;
   std::deque<std::shared_ptr<Batch>> pending_;  // started, in order
   std::shared_ptr<Batch> current_;
   size_t index_ = 0;                               // in current_

@@ -31,6 +31,10 @@ struct EngineOptions {
   bool enable_delayed_name_removal = false;
   bool enable_binop_fill_modifiers = false;  // fill(), fill_left(), fill_right()
   bool enable_extended_range_selectors = false;  // `anchored` / `smoothed`
+  // rate(), increase(), irate() and resets() read the samples' start timestamps: a start after
+  // the previous sample is a counter reset, and a start inside the range replaces extrapolation
+  // to its left edge (Prometheus's use-start-timestamps).
+  bool use_start_timestamps = false;
   // Decodes the series of a selector on more cores than the query's (query/decode_ahead.h);
   // null: the query's thread decodes alone. Not owned: one pool serves every engine.
   base::ThreadPool* decode_pool = nullptr;

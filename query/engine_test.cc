@@ -55,6 +55,20 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(node_->Write(batch).ok());
   }
 
+  // Writes `values` at step, 2*step, ... with the start timestamps `starts` (0: unknown).
+  void LoadWithStarts(std::vector<model::Label> labels, int64_t step_ms,
+                      std::vector<double> values, std::vector<int64_t> starts) {
+    model::WriteBatch batch;
+    model::TimeSeries ts;
+    ts.labels = model::Labels::FromUnsorted(std::move(labels));
+    for (size_t i = 0; i < values.size(); ++i) {
+      ts.samples.push_back({static_cast<int64_t>(i + 1) * step_ms, values[i]});
+    }
+    ts.start_timestamps_ms = std::move(starts);
+    batch.series.push_back(std::move(ts));
+    ASSERT_TRUE(node_->Write(batch).ok());
+  }
+
   Engine MakeEngine(EngineOptions options = {}) { return Engine(node_.get(), options); }
 
   // The instant vector as "labels=value" strings, in result order.
@@ -121,6 +135,42 @@ TEST_F(EngineTest, IncreaseHandlesCounterReset) {
   Load({{"__name__", "c_total"}}, kMinute, {0, 10, 20, 5, 15});
   EXPECT_THAT(Instant("increase(c_total[5m])", 4 * kMinute), ElementsAre("{}=35"));
   EXPECT_THAT(Instant("resets(c_total[5m])", 4 * kMinute), ElementsAre("{}=1"));
+}
+
+TEST_F(EngineTest, StartTimestampsMarkResetsAndReplaceExtrapolation) {
+  // A delta series (each sample starts at the one before) and a cumulative one that restarted
+  // at 6m, which its values alone do not show.
+  std::vector<int64_t> delta_starts;
+  for (int64_t i = 0; i < 10; ++i) delta_starts.push_back(i * kMinute);
+  LoadWithStarts({{"__name__", "d_total"}}, kMinute, std::vector<double>(10, 60), delta_starts);
+  LoadWithStarts({{"__name__", "c_total"}}, kMinute, {10, 20, 30, 40, 50, 60, 70, 80, 90, 100},
+                 {30'000, 30'000, 30'000, 30'000, 30'000, 6 * kMinute - 1, 6 * kMinute - 1,
+                  6 * kMinute - 1, 6 * kMinute - 1, 6 * kMinute - 1});
+  EngineOptions on;
+  on.use_start_timestamps = true;
+  EXPECT_THAT(Instant("increase(d_total[5m])", 10 * kMinute, on), ElementsAre("{}=300"));
+  EXPECT_THAT(Instant("rate(d_total[5m])", 10 * kMinute, on), ElementsAre("{}=1"));
+  EXPECT_THAT(Instant("irate(d_total[5m])", 10 * kMinute, on), ElementsAre("{}=1"));
+  EXPECT_THAT(Instant("resets(d_total[5m])", 10 * kMinute, on), ElementsAre("{}=4"));
+  // Without the feature, or through a subquery, the starts are not seen.
+  EXPECT_THAT(Instant("increase(d_total[5m])", 10 * kMinute), ElementsAre("{}=0"));
+  EXPECT_THAT(Instant("increase(d_total[5m:1m])", 10 * kMinute, on), ElementsAre("{}=0"));
+  // c_total's restart shows only in its starts.
+  EXPECT_THAT(Instant("resets(c_total[10m])", 10 * kMinute, on), ElementsAre("{}=1"));
+  EXPECT_THAT(Instant("resets(c_total[10m])", 10 * kMinute), ElementsAre("{}=0"));
+  // Its first sample started 30 s after the window's start: no extrapolation to the left.
+  EXPECT_THAT(Instant("increase(c_total[2m])", 2 * kMinute, on), ElementsAre("{}=20"));
+}
+
+TEST_F(EngineTest, OverlappingStartTimestampsWarn) {
+  LoadWithStarts({{"__name__", "o_total"}}, kMinute, {60, 120, 180}, {1, 2, 3});
+  EngineOptions on;
+  on.use_start_timestamps = true;
+  Engine engine = MakeEngine(on);
+  auto r = engine.InstantQuery("rate(o_total[5m])", 3 * kMinute);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->warnings, ElementsAre("PromQL warning: sample has start time that overlaps "
+                                       "with previous sample timestamp for metric \"o_total\""));
 }
 
 TEST_F(EngineTest, RateOfNonCounterNameGivesInfo) {

@@ -393,15 +393,27 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr, RangeInput* in,
     const int64_t last_ref = WindowEnd(end_ms_, vs->at, vs->at_ms, vs->offset_ms);
     ASSIGN_OR_RETURN(auto set, Select(*vs, first_ref - ms->range_ms - in->before_ms + 1,
                                       last_ref + in->after_ms));
-    DecodeAhead series(std::move(set), ctx_->options->decode_pool);
+    DecodeAhead series(std::move(set), ctx_->options->decode_pool, in->with_starts);
     Series s;
     while (series.Next()) {
       RETURN_IF_ERROR(ctx_->CheckDeadline());
       s.labels = series.labels();
       s.drop_name = false;
       s.points.clear();
-      for (const model::Sample& sample : series.samples()) {
-        if (!model::IsStaleNaN(sample.value)) s.points.push_back({sample.timestamp_ms, sample.value});
+      s.starts.clear();
+      const std::vector<model::Sample>& samples = series.samples();
+      if (const std::vector<int64_t>& starts = series.starts(); !starts.empty()) {
+        for (size_t i = 0; i < samples.size(); ++i) {
+          if (model::IsStaleNaN(samples[i].value)) continue;
+          s.points.push_back({samples[i].timestamp_ms, samples[i].value});
+          s.starts.push_back(i < starts.size() ? starts[i] : 0);
+        }
+      } else {
+        for (const model::Sample& sample : samples) {
+          if (!model::IsStaleNaN(sample.value)) {
+            s.points.push_back({sample.timestamp_ms, sample.value});
+          }
+        }
       }
       ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));

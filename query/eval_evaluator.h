@@ -92,6 +92,8 @@ class Evaluator {
     // the lookback delta on the left for `anchored` and on both sides for `smoothed`.
     int64_t before_ms = 0;
     int64_t after_ms = 0;
+    // Set by the caller: a matrix selector's series come with their start timestamps.
+    bool with_starts = false;
   };
   absl::StatusOr<RangeInput> EvalRangeInput(const Expr& expr);
   // The same one series at a time: `in` gets everything but the series, and `fn` each series

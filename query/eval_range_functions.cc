@@ -16,35 +16,57 @@ namespace {
 using Window = RangeWindow;
 
 // Prometheus's extrapolatedRate: the increase over the window, extrapolated to the window's
-// edges when the samples reach close enough to them.
+// edges when the samples reach close enough to them. With start timestamps, a counter whose
+// first sample in the window started inside it is taken to have been 0 at that start instead
+// of being extrapolated to the left, which also gives one sample a rate.
 std::optional<double> ExtrapolatedRate(const Window& w, bool is_counter, bool is_rate) {
   const auto& p = w.points;
-  if (p.size() < 2) return std::nullopt;
+  const auto& st = w.starts;
+  const bool starts_inside = is_counter && !st.empty() && st[0] != 0 &&
+                             st[0] > w.range_start_ms && st[0] < p[0].t;
+  if (p.size() < 2 && !starts_inside) return std::nullopt;
   const size_t last = p.size() - 1;
   double result = p[last].v - p[0].v;
   if (is_counter && (w.resets.empty() || w.resets.front() != w.resets.back())) {
     double prev = p[0].v;
     for (size_t i = 1; i < p.size(); ++i) {
-      if (p[i].v < prev) result += prev;
+      if (p[i].v < prev ||
+          (!st.empty() && IsStartTimestampReset(st[i - 1], p[i - 1].t, st[i], p[i].t))) {
+        result += prev;
+      }
       prev = p[i].v;
+    }
+  }
+  if (is_counter && !st.empty() && w.start_overlap != nullptr && !*w.start_overlap) {
+    for (size_t i = 1; i < p.size(); ++i) {
+      if (StartOverlaps(st[i - 1], p[i - 1].t, st[i])) {
+        *w.start_overlap = true;
+        break;
+      }
     }
   }
   double duration_to_start = static_cast<double>(p[0].t - w.range_start_ms) / 1000;
   double duration_to_end = static_cast<double>(w.range_end_ms - p[last].t) / 1000;
-  const double sampled_interval = static_cast<double>(p[last].t - p[0].t) / 1000;
-  const double avg_between = sampled_interval / static_cast<double>(last);
+  double sampled_interval = static_cast<double>(p[last].t - p[0].t) / 1000;
+  const double avg_between = last > 0 ? sampled_interval / static_cast<double>(last) : 0;
   const double threshold = avg_between * 1.1;
-  double extrapolate_to = sampled_interval;
-  if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
-  if (is_counter && result > 0 && p[0].v >= 0) {
-    // A counter cannot go below zero: do not extrapolate past the zero point.
-    const double duration_to_zero = sampled_interval * (p[0].v / result);
-    if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+  if (starts_inside) {
+    duration_to_start = 0;
+    sampled_interval = static_cast<double>(p[last].t - st[0]) / 1000;
+    result += p[0].v;
+  } else {
+    if (duration_to_start >= threshold) duration_to_start = avg_between / 2;
+    if (is_counter && result > 0 && p[0].v >= 0) {
+      // A counter cannot go below zero: do not extrapolate past the zero point.
+      const double duration_to_zero = sampled_interval * (p[0].v / result);
+      if (duration_to_zero < duration_to_start) duration_to_start = duration_to_zero;
+    }
   }
-  extrapolate_to += duration_to_start;
   if (duration_to_end >= threshold) duration_to_end = avg_between / 2;
-  extrapolate_to += duration_to_end;
-  double factor = extrapolate_to / sampled_interval;
+  double factor = 1;
+  if (sampled_interval != 0) {
+    factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
+  }
   if (is_rate) factor /= static_cast<double>(w.range_ms) / 1000;
   return result * factor;
 }
@@ -108,9 +130,13 @@ std::optional<size_t> FirstSampleIndex(const Window& w) {
 std::optional<double> InstantValue(const Window& w, bool is_rate) {
   const auto& p = w.points;
   if (p.size() < 2) return std::nullopt;
-  const FloatPoint& last = p[p.size() - 1];
-  const FloatPoint& prev = p[p.size() - 2];
-  double result = (is_rate && last.v < prev.v) ? last.v : last.v - prev.v;
+  const size_t n = p.size();
+  const FloatPoint& last = p[n - 1];
+  const FloatPoint& prev = p[n - 2];
+  const bool reset =
+      last.v < prev.v ||
+      (!w.starts.empty() && IsStartTimestampReset(w.starts[n - 2], prev.t, w.starts[n - 1], last.t));
+  double result = (is_rate && reset) ? last.v : last.v - prev.v;
   const int64_t interval = last.t - prev.t;
   if (interval == 0) return std::nullopt;
   if (is_rate) result /= static_cast<double>(interval) / 1000;
@@ -145,9 +171,14 @@ std::optional<double> PredictLinear(const Window& w) {
 std::optional<double> Resets(const Window& w) {
   const std::optional<size_t> first = FirstSampleIndex(w);
   if (!first) return std::nullopt;
+  const auto& p = w.points;
+  const auto& st = w.starts;
   int n = 0;
-  for (size_t i = *first + 1; i < w.points.size(); ++i) {
-    if (w.points[i].v < w.points[i - 1].v) ++n;
+  for (size_t i = *first + 1; i < p.size(); ++i) {
+    if (p[i].v < p[i - 1].v ||
+        (!st.empty() && IsStartTimestampReset(st[i - 1], p[i - 1].t, st[i], p[i].t))) {
+      ++n;
+    }
   }
   return n;
 }

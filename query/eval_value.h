@@ -28,6 +28,10 @@ struct Series {
   model::Labels labels;
   std::vector<FloatPoint> points;  // ascending t
   bool drop_name = false;
+  // Empty, or one per point: its start timestamp (0 if unknown). Only a matrix selector's
+  // series read for a function that uses them have them; any other expression's results lose
+  // them, as in Prometheus.
+  std::vector<int64_t> starts;
 };
 using Matrix = std::vector<Series>;
 

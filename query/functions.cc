@@ -228,6 +228,8 @@ absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t rang
   std::vector<uint32_t> resets;  // RangeWindow::resets of the series at hand
   Series r;
   Evaluator::RangeInput in;
+  in.with_starts = ev.ctx().options->use_start_timestamps &&
+                   (counter_check || call.name == "irate" || call.name == "resets");
   // Each series' points are dropped (their buffer reused) once its steps are computed.
   return ev.ForEachRangeSeries(*call.args[range_arg], &in, [&](Series& series) {
     if (!params_checked) {
@@ -243,14 +245,20 @@ absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t rang
     RETURN_IF_ERROR(ev.ctx().CheckDeadline());
     r.points.clear();
     const auto& p = series.points;
+    const std::vector<int64_t>& starts = series.starts;
     if (counter_check) {
       resets.resize(p.size());
       uint32_t n = 0;
       for (size_t i = 0; i < p.size(); ++i) {
-        if (i > 0 && p[i].v < p[i - 1].v) ++n;
+        if (i > 0 && (p[i].v < p[i - 1].v ||
+                      (!starts.empty() && IsStartTimestampReset(starts[i - 1], p[i - 1].t,
+                                                                starts[i], p[i].t)))) {
+          ++n;
+        }
         resets[i] = n;
       }
     }
+    bool start_overlap = false;
     r.points.reserve(ev.MaxPoints(p.size(), in.range_ms + in.before_ms + in.after_ms));
     size_t lo = 0, hi = 0;
     for (int64_t i = 0; i < ev.num_steps(); ++i) {
@@ -270,11 +278,21 @@ absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t rang
       w.step_ms = ts;
       w.params = params.data();
       if (counter_check) w.resets = absl::MakeConstSpan(resets.data() + lo, hi - lo);
+      if (!starts.empty()) {
+        w.starts = absl::MakeConstSpan(starts.data() + lo, hi - lo);
+        w.start_overlap = &start_overlap;
+      }
       if (in.selector != nullptr) {
         w.anchored = in.selector->anchored;
         w.smoothed = in.selector->smoothed;
       }
       if (std::optional<double> v = fn(w)) r.points.push_back({ts, *v});
+    }
+    if (start_overlap) {
+      ev.ctx().annotations.Warn(absl::StrCat(
+          "PromQL warning: sample has start time that overlaps with previous sample timestamp "
+          "for metric ",
+          GoQuote(series.labels.Get("__name__"))));
     }
     if (r.points.empty()) return absl::OkStatus();
     if (counter_check) {

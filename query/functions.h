@@ -36,7 +36,32 @@ struct RangeWindow {
   // series' first point through each of `points`, one per point. Equal first and last counts
   // mean no reset in the window, and rate() and increase() skip their scan for one.
   absl::Span<const uint32_t> resets;
+  // Empty, or the start timestamps of `points` (0: unknown), for rate(), increase(), irate()
+  // and resets() with use-start-timestamps.
+  absl::Span<const int64_t> starts;
+  // Set by rate() and increase() when a start timestamp in the window overlaps the sample
+  // before it (see StartOverlaps); the caller then warns.
+  bool* start_overlap = nullptr;
 };
+
+// Prometheus's isStartTimestampReset: whether the counter restarted between two samples, as
+// their start timestamps tell. A start after the previous sample is a reset. A start at the
+// previous sample is one for a delta series (each sample starts where the last one ended) but
+// not for a cumulative one whose start is unknown (OpenTelemetry then repeats the previous
+// timestamp), told apart by the previous sample's own start. Unknown (0) or impossible
+// starts (at or after the sample) say nothing.
+inline bool IsStartTimestampReset(int64_t prev_start, int64_t prev_t, int64_t start, int64_t t) {
+  if (start == 0 || start >= t || start < prev_t) return false;
+  if (start > prev_t) return true;
+  if (prev_start > prev_t) return false;  // invalid: treated as unknown
+  return prev_start != 0 && prev_start != prev_t;
+}
+
+// Prometheus's checkStartTimeOverlap: a start before the previous sample that is not the
+// previous sample's own start, so the two samples claim overlapping intervals.
+inline bool StartOverlaps(int64_t prev_start, int64_t prev_t, int64_t start) {
+  return start != 0 && start < prev_t && start != prev_start;
+}
 
 // Returns the function's value for one window, or nullopt for "no sample".
 using RangeFunction = std::optional<double> (*)(const RangeWindow& window);

@@ -195,6 +195,7 @@ class ScriptRunner {
     engine_options.enable_extended_range_selectors = true;
     engine_options.enable_binop_fill_modifiers = true;
     engine_options.enable_delayed_name_removal = true;
+    engine_options.use_start_timestamps = true;
     // Series are decoded on a pool as in the binary, so the files check that path too.
     engine_options.decode_pool = &decode_pool_;
     engine_ = std::make_unique<Engine>(node_.get(), engine_options);
@@ -205,10 +206,13 @@ class ScriptRunner {
   absl::Status Load(const LoadCommand& load) {
     model::WriteBatch batch;
     for (const ScriptSeries& series : load.series) {
-      model::TimeSeries ts{series.labels, {}};
+      model::TimeSeries ts{series.labels, {}, {}};
       for (size_t k = 0; k < series.values.size(); ++k) {
         if (series.values[k].kind != ScriptValue::Kind::kFloat) continue;
         ts.samples.push_back({static_cast<int64_t>(k) * load.interval_ms, series.values[k].value});
+        if (!series.start_timestamps_ms.empty()) {
+          ts.start_timestamps_ms.push_back(series.start_timestamps_ms[k]);
+        }
       }
       if (!ts.samples.empty()) batch.series.push_back(std::move(ts));
     }

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -50,6 +51,56 @@ void AddUnique(std::vector<ScriptSeries>* all, ScriptSeries series) {
   all->push_back(std::move(series));
 }
 
+// `['+'|'-'] <digits> <unit>` at the start of *s, consumed (§4.4).
+absl::StatusOr<int64_t> TakeSignedDuration(absl::string_view* s) {
+  const bool negative = absl::StartsWith(*s, "-");
+  if (negative || absl::StartsWith(*s, "+")) s->remove_prefix(1);
+  size_t end = 0;
+  while (end < s->size() && absl::ascii_isdigit((*s)[end])) ++end;
+  // No unit holds an 'x', which starts a repetition.
+  while (end < s->size() && absl::ascii_isalpha((*s)[end]) && (*s)[end] != 'x') ++end;
+  ASSIGN_OR_RETURN(const int64_t ms, ParseScriptDuration(Std(s->substr(0, end))));
+  s->remove_prefix(end);
+  return negative ? -ms : ms;
+}
+
+// `x<N>` at the start of *s, consumed.
+absl::StatusOr<int64_t> TakeRepetition(absl::string_view* s) {
+  int64_t n = 0;
+  if (!absl::ConsumePrefix(s, "x") || !absl::SimpleAtoi(*s, &n) || n < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid repetition: \"", *s, "\""));
+  }
+  *s = {};
+  return n;
+}
+
+// The items of an `@st` line (§4.4): each position's offset from its sample's timestamp, or
+// nullopt for `_` (no start timestamp).
+absl::Status ParseStartOffsets(absl::string_view text,
+                               std::vector<std::optional<int64_t>>* offsets) {
+  for (absl::string_view item : absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);
+    if (absl::ConsumePrefix(&item, "_")) {
+      int64_t n = 1;
+      if (!item.empty()) {
+        ASSIGN_OR_RETURN(n, TakeRepetition(&item));
+      }
+      offsets->insert(offsets->end(), static_cast<size_t>(n), std::nullopt);
+      continue;
+    }
+    ASSIGN_OR_RETURN(const int64_t first, TakeSignedDuration(&item));
+    int64_t step = 0, n = 0;
+    if (absl::StartsWith(item, "+") || absl::StartsWith(item, "-")) {
+      ASSIGN_OR_RETURN(step, TakeSignedDuration(&item));
+      ASSIGN_OR_RETURN(n, TakeRepetition(&item));
+    } else if (!item.empty()) {
+      ASSIGN_OR_RETURN(n, TakeRepetition(&item));
+    }
+    for (int64_t k = 0; k <= n; ++k) offsets->push_back(first + k * step);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LoadCommand> ParseLoad(const std::vector<absl::string_view>& lines, size_t* i) {
   LoadCommand load;
   load.line = static_cast<int>(*i) + 1;
@@ -63,18 +114,42 @@ absl::StatusOr<LoadCommand> ParseLoad(const std::vector<absl::string_view>& line
   absl::StatusOr<int64_t> interval = ParseScriptDuration(Std(absl::StripAsciiWhitespace(rest)));
   if (!interval.ok()) return LineError(load.line, interval.status().message());
   load.interval_ms = *interval;
+  // The `@st` line just read, which the next line's series must match.
+  bool st_pending = false;
+  model::Labels st_labels;
+  std::vector<std::optional<int64_t>> st_offsets;
   for (++*i; *i < lines.size() && !lines[*i].empty(); ++*i) {
     const int line = static_cast<int>(*i) + 1;
     absl::string_view text = lines[*i];
     absl::StatusOr<model::Labels> labels = ParseSeriesDescriptor(&text);
     if (!labels.ok()) return LineError(line, labels.status().message());
-    // Start timestamps (§4.4) have no place in a WriteBatch; the line is read and dropped.
-    if (absl::StartsWith(text, "@st")) continue;
-    ScriptSeries series{*std::move(labels), {}};
+    if (absl::ConsumePrefix(&text, "@st")) {
+      if (st_pending) return LineError(line, "@st line not followed by its series");
+      st_offsets.clear();
+      absl::Status status = ParseStartOffsets(text, &st_offsets);
+      if (!status.ok()) return LineError(line, status.message());
+      st_labels = *std::move(labels);
+      st_pending = true;
+      continue;
+    }
+    ScriptSeries series{*std::move(labels), {}, {}};
     absl::Status status = ParseValueSequence(text, &series.values);
     if (!status.ok()) return LineError(line, status.message());
+    if (st_pending) {
+      if (st_labels != series.labels || st_offsets.size() != series.values.size()) {
+        return LineError(line, "series does not match the @st line before it");
+      }
+      series.start_timestamps_ms.resize(st_offsets.size(), 0);
+      for (size_t k = 0; k < st_offsets.size(); ++k) {
+        if (st_offsets[k]) {
+          series.start_timestamps_ms[k] = static_cast<int64_t>(k) * load.interval_ms + *st_offsets[k];
+        }
+      }
+      st_pending = false;
+    }
     AddUnique(&load.series, std::move(series));
   }
+  if (st_pending) return LineError(static_cast<int>(*i), "@st line without its series");
   return load;
 }
 

@@ -30,6 +30,9 @@ struct ScriptValue {
 struct ScriptSeries {
   model::Labels labels;
   std::vector<ScriptValue> values;
+  // Load data only: empty, or one start timestamp per position from the series' `@st` line
+  // (§4.4), 0 where it gave none.
+  std::vector<int64_t> start_timestamps_ms;
 };
 
 struct ClearCommand {
@@ -40,7 +43,7 @@ struct LoadCommand {
   int line = 0;
   int64_t interval_ms = 0;
   bool with_nhcb = false;
-  // Unique label sets; a label set listed twice keeps its last line. `@st` lines are dropped.
+  // Unique label sets; a label set listed twice keeps its last line.
   std::vector<ScriptSeries> series;
 };
 

@@ -166,6 +166,32 @@ TEST(ParseTestScriptTest, RejectsUnknownCommands) {
   EXPECT_FALSE(ParseTestScript("load 1m\n  m{ 1\n").ok());
 }
 
+TEST(ParseTestScriptTest, ParsesStartTimestampLines) {
+  auto script = ParseTestScript(R"(
+load 1m
+  a@st _ -30s-1mx2 +1m _x1 0 -1msx1
+  a    0 1 2 3 4 5 6 7 8
+  b 1 2
+)");
+  ASSERT_TRUE(script.ok()) << script.status();
+  const auto& load = std::get<LoadCommand>(script->commands[0]);
+  ASSERT_EQ(load.series.size(), 2u);
+  // Position k's start is k minutes plus its offset; `_` gives none (0), and so does a start
+  // that lands on 0.
+  EXPECT_EQ(load.series[0].start_timestamps_ms,
+            (std::vector<int64_t>{0, 30'000, 30'000, 30'000, 300'000, 0, 360'000, 419'999,
+                                  479'999}));
+  EXPECT_TRUE(load.series[1].start_timestamps_ms.empty());
+}
+
+TEST(ParseTestScriptTest, RejectsStartTimestampLinesWithoutTheirSeries) {
+  // A different series, a different length, and an @st line at the end of the block.
+  EXPECT_FALSE(ParseTestScript("load 1m\n  a@st 0 0\n  b 1 2\n").ok());
+  EXPECT_FALSE(ParseTestScript("load 1m\n  a@st 0\n  a 1 2\n").ok());
+  EXPECT_FALSE(ParseTestScript("load 1m\n  a 1\n  a@st 0\n").ok());
+  EXPECT_FALSE(ParseTestScript("load 1m\n  a@st 1x\n  a 1\n").ok());
+}
+
 TEST(ParseTestScriptTest, ParsesExpectationForms) {
   auto script = ParseTestScript(R"(
 eval instant at 1m 1

@@ -53,6 +53,8 @@ bool EnableFeature(std::string_view name, query::EngineOptions* engine) {
     engine->enable_extended_range_selectors = true;
   } else if (name == "promql-binop-fill-modifiers") {
     engine->enable_binop_fill_modifiers = true;
+  } else if (name == "use-start-timestamps") {
+    engine->use_start_timestamps = true;
   } else {
     return false;
   }
@@ -72,7 +74,7 @@ void AddFeatureFlag(CLI::App* app, query::EngineOptions* engine) {
          },
          "Comma-separated feature names: promql-experimental-functions, "
          "promql-delayed-name-removal, promql-extended-range-selectors, "
-         "promql-binop-fill-modifiers.")
+         "promql-binop-fill-modifiers, use-start-timestamps.")
       ->delimiter(',')
       ->envname(EnvName("--enable-feature"));
 }
