@@ -1,14 +1,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/matcher.h"
 
 namespace kura::model {
 
-// Deletes series data, as Prometheus's admin API (delete_series, clean_tombstones) asks.
+// What Prometheus's TSDB admin API asks of the data: deleting series (delete_series,
+// clean_tombstones), compacting and snapshots.
 // Implemented by storage::Node. Thread-safe.
 class SeriesAdmin {
  public:
@@ -27,6 +30,12 @@ class SeriesAdmin {
   // Compacts the stored data now (merging and re-encoding chunks, dropping superseded data)
   // instead of in the background, so that its size on disk is what it settles at.
   virtual absl::Status Compact() = 0;
+
+  // Prometheus's snapshot: saves a copy of everything acknowledged so far beside the data
+  // (`snapshots/<name>` in the data directory, hard links where the files allow) and returns
+  // its name, e.g. "20261202T101500Z-6f1d3c2a9b8e7d05". The copy is itself a data directory
+  // that a node can be started on, to back up or move the data.
+  virtual absl::StatusOr<std::string> Snapshot() = 0;
 };
 
 }  // namespace kura::model

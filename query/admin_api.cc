@@ -8,6 +8,8 @@
 #include "base/status_macros.h"
 #include "query/api_errors.h"
 #include "query/api_params.h"
+#include "query/go_literals.h"
+#include "query/json_writer.h"
 #include "query/parser.h"
 
 namespace kura::query {
@@ -15,14 +17,25 @@ namespace {
 
 constexpr std::string_view kDeleteSeriesPath = "/api/v1/admin/tsdb/delete_series";
 constexpr std::string_view kCleanTombstonesPath = "/api/v1/admin/tsdb/clean_tombstones";
+constexpr std::string_view kSnapshotPath = "/api/v1/admin/tsdb/snapshot";
 // Kura's own, like VictoriaMetrics's /internal/force_merge; Prometheus has no such endpoint.
 constexpr std::string_view kCompactPath = "/api/v1/admin/tsdb/compact";
+
+// What Go's strconv.ParseBool accepts.
+bool IsGoBool(std::string_view s) {
+  for (std::string_view b : {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE",
+                             "false", "False"}) {
+    if (s == b) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
 std::vector<ApiRoute> AdminApi::Routes() {
   std::vector<ApiRoute> routes;
-  for (std::string_view path : {kDeleteSeriesPath, kCleanTombstonesPath, kCompactPath}) {
+  for (std::string_view path :
+       {kDeleteSeriesPath, kCleanTombstonesPath, kSnapshotPath, kCompactPath}) {
     routes.push_back(
         ApiRoute{.path = std::string(path),
                  .prefix = false,
@@ -37,7 +50,8 @@ std::vector<ApiRoute> AdminApi::Routes() {
 void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* response) {
   const bool delete_series = request.path == kDeleteSeriesPath;
   const bool compact = request.path == kCompactPath;
-  if (!delete_series && !compact && request.path != kCleanTombstonesPath) {
+  const bool snapshot = request.path == kSnapshotPath;
+  if (!delete_series && !compact && !snapshot && request.path != kCleanTombstonesPath) {
     WriteApiError(absl::NotFoundError("not found"), response);
     return;
   }
@@ -51,6 +65,10 @@ void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* resp
   }
   if (!options_.enabled) {
     WriteApiError(absl::UnavailableError("admin APIs disabled"), response);
+    return;
+  }
+  if (snapshot) {
+    Snapshot(request, response);
     return;
   }
   absl::Status status;
@@ -70,6 +88,48 @@ void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* resp
   }
   response->status = 204;
   response->body.clear();
+}
+
+void AdminApi::Snapshot(const base::HttpRequest& request, base::HttpResponse* response) {
+  absl::StatusOr<ApiParams> params = ApiParams::FromRequest(request);
+  if (!params.ok()) {
+    WriteApiError(absl::InvalidArgumentError(
+                      absl::StrCat("error parsing form values: ", params.status().message())),
+                  response);
+    return;
+  }
+  // Accepted as Prometheus accepts it. The snapshot holds the head either way: what the head
+  // holds is acknowledged data, and leaving it out would not make the copy faster here.
+  if (const std::string_view skip_head = params->Get("skip_head"); !skip_head.empty()) {
+    if (!IsGoBool(skip_head)) {
+      WriteApiError(absl::InvalidArgumentError(absl::StrCat(
+                        "unable to parse boolean 'skip_head' argument: strconv.ParseBool: "
+                        "parsing ",
+                        GoQuote(skip_head), ": invalid syntax")),
+                    response);
+      return;
+    }
+  }
+  absl::StatusOr<std::string> name = admin_->Snapshot();
+  if (!name.ok()) {
+    WriteApiError(absl::InternalError(absl::StrCat("create snapshot: ", name.status().message())),
+                  response);
+    return;
+  }
+  std::string body;
+  JsonWriter writer(&body);
+  writer.BeginObject();
+  writer.Key("status");
+  writer.String("success");
+  writer.Key("data");
+  writer.BeginObject();
+  writer.Key("name");
+  writer.String(*name);
+  writer.EndObject();
+  writer.EndObject();
+  response->status = 200;
+  response->content_type = "application/json";
+  response->body = std::move(body);
 }
 
 absl::Status AdminApi::DeleteSeries(const ApiParams& params) {

@@ -3,6 +3,7 @@
 // AdminApi: Prometheus's TSDB admin endpoints over the SeriesAdmin seam.
 //   POST|PUT /api/v1/admin/tsdb/delete_series    match[] (required), start, end -> 204
 //   POST|PUT /api/v1/admin/tsdb/clean_tombstones                                -> 204
+//   POST|PUT /api/v1/admin/tsdb/snapshot         skip_head   -> 200 {"name": "<snapshot>"}
 //   POST|PUT /api/v1/admin/tsdb/compact (Kura's own: compacts now)             -> 204
 // Disabled unless the operator enables it (--web.enable-admin-api); then every request gets
 // Prometheus's 503 `{"status":"error","errorType":"unavailable","error":"admin APIs disabled"}`.
@@ -39,6 +40,7 @@ class AdminApi {
 
  private:
   absl::Status DeleteSeries(const ApiParams& params);
+  void Snapshot(const base::HttpRequest& request, base::HttpResponse* response);
 
   model::SeriesAdmin* admin_;
   AdminApiOptions options_;

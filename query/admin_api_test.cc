@@ -1,11 +1,13 @@
 #include "query/admin_api.h"
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/temp_dir.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/write_batch.h"
 #include "query/api_params.h"
@@ -75,6 +77,7 @@ class AdminApiTest : public ::testing::Test {
 
 constexpr char kDeleteSeries[] = "/api/v1/admin/tsdb/delete_series";
 constexpr char kCleanTombstones[] = "/api/v1/admin/tsdb/clean_tombstones";
+constexpr char kSnapshot[] = "/api/v1/admin/tsdb/snapshot";
 
 TEST_F(AdminApiTest, DisabledAnswersAsPrometheusDoes) {
   AdminApi api(node_.get(), AdminApiOptions{});
@@ -129,8 +132,34 @@ TEST_F(AdminApiTest, BadRequests) {
 
   response = Send(api, "GET", kDeleteSeries, "match[]=up");
   EXPECT_EQ(response.status, 405);
-  response = Send(api, "POST", "/api/v1/admin/tsdb/snapshot");
+  response = Send(api, "POST", "/api/v1/admin/tsdb/unknown");
   EXPECT_EQ(response.status, 404);
+}
+
+}  // namespace
+}  // namespace kura::query
+
+namespace kura::query {
+namespace {
+
+TEST_F(AdminApiTest, SnapshotNamesTheCopyAsPrometheusDoes) {
+  AdminApi api(node_.get(), AdminApiOptions{.enabled = true});
+  base::HttpResponse response = Send(api, "POST", kSnapshot, "skip_head=true");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.content_type, "application/json");
+  EXPECT_THAT(response.body, ::testing::MatchesRegex(
+                                 R"(\{"status":"success","data":\{"name":"[0-9]{8}T[0-9]{6}Z-)"
+                                 R"([0-9a-f]+"\}\})"));
+  const size_t begin = response.body.find("\"name\":\"") + 8;
+  const std::string name = response.body.substr(begin, response.body.find('"', begin) - begin);
+  EXPECT_TRUE(std::filesystem::is_directory(temp_.path() + "/data/snapshots/" + name));
+
+  response = Send(api, "PUT", kSnapshot, "skip_head=maybe");
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.body,
+            R"({"status":"error","errorType":"bad_data","error":"unable to parse boolean )"
+            R"('skip_head' argument: strconv.ParseBool: parsing \"maybe\": invalid syntax"})");
+  EXPECT_EQ(Send(api, "GET", kSnapshot).status, 405);
 }
 
 }  // namespace

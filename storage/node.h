@@ -114,6 +114,9 @@ class Node : public model::SeriesWriter, public model::SeriesReader, public mode
   // above (open partitions are merged again next time), then compacts every other column
   // family in full. For operators and benchmarks; it takes a while.
   absl::Status Compact() override;
+  // Checkpoints the head so that RocksDB holds every acknowledged sample, then takes a RocksDB
+  // checkpoint of it (SST files hard-linked) into snapshots/<name>. Writes wait meanwhile.
+  absl::StatusOr<std::string> Snapshot() override;
 
   NodeStats stats() const;
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/temp_dir.h"
 #include "gmock/gmock.h"
@@ -179,6 +180,37 @@ class NodeAdminTest : public ::testing::Test {
   NodeOptions options_;
   absl::Time now_ = absl::UnixEpoch();
 };
+
+TEST_F(NodeAdminTest, ASnapshotIsADataDirectoryWithEverythingAcknowledged) {
+  const model::Labels a = L({{"__name__", "m"}, {"job", "a"}});
+  const model::Labels b = L({{"__name__", "m"}, {"job", "b"}});
+  std::string name;
+  {
+    std::unique_ptr<Node> node = OpenNode();
+    ASSERT_NE(node, nullptr);
+    // Closed chunks, an open chunk of a few samples, and a deletion.
+    Write(*node, a, Range(0, 2 * kHourMs, 10 * kMinMs));
+    Write(*node, b, Range(0, 30 * kMinMs, 10 * kMinMs));
+    ASSERT_TRUE(node->DeleteSeries({M(MatchType::kEqual, "job", "b")}, 0, 10 * kMinMs).ok());
+    absl::StatusOr<std::string> snapshot = node->Snapshot();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    name = *snapshot;
+    EXPECT_THAT(name, ::testing::MatchesRegex("[0-9]{8}T[0-9]{6}Z-[0-9a-f]+"));
+    // Later writes are not in it, and the node goes on as before.
+    Write(*node, a, Range(3 * kHourMs, 3 * kHourMs, 1));
+    EXPECT_EQ(Read(*node, 0, 4 * kHourMs)[0].second.size(), 14u);
+  }
+  options_.data_dir = absl::StrCat(options_.data_dir, "/snapshots/", name);
+  std::unique_ptr<Node> copy = OpenNode();
+  ASSERT_NE(copy, nullptr);
+  auto read = Read(*copy, 0, 4 * kHourMs);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].second, Times(0, 2 * kHourMs, 10 * kMinMs));
+  EXPECT_EQ(read[1].second, Times(20 * kMinMs, 30 * kMinMs, 10 * kMinMs));
+  // It takes writes like any data directory.
+  Write(*copy, a, Range(4 * kHourMs, 4 * kHourMs, 1));
+  EXPECT_EQ(Read(*copy, 0, 5 * kHourMs)[0].second.size(), 14u);
+}
 
 TEST_F(NodeAdminTest, RetentionDropsWholePartitionsAndTheirPostings) {
   options_.retention = absl::Hours(3);

@@ -132,6 +132,7 @@ class Node::Rep {
   // node_compaction.cc.
   absl::Status CompactClosedPartitions(absl::Time now);
   absl::Status Compact();
+  absl::StatusOr<std::string> Snapshot();  // node_snapshot.cc
   absl::Status WriteHealth() const {
     absl::MutexLock lock(&health_mu_);
     return write_health_;
