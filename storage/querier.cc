@@ -62,6 +62,21 @@ absl::Status ForEachValue(rocksdb::Iterator* it, int64_t partition, std::string_
   return FromRocksDB(it->status(), "reading label values");
 }
 
+// The intersection and union of postings lists, each list once.
+PostingsList Intersect(const std::vector<PostingsList>& lists) {
+  std::vector<const PostingsList*> pointers;
+  for (const PostingsList& list : lists) pointers.push_back(&list);
+  std::sort(pointers.begin(), pointers.end(),
+            [](const PostingsList* a, const PostingsList* b) { return a->size() < b->size(); });
+  return IntersectPostings(std::move(pointers));
+}
+PostingsList Union(const std::vector<PostingsList>& lists) {
+  if (lists.size() == 1) return lists[0];
+  std::vector<const PostingsList*> pointers;
+  for (const PostingsList& list : lists) pointers.push_back(&list);
+  return UnionPostings(std::move(pointers));
+}
+
 std::vector<std::string> ToVector(absl::btree_set<std::string> set) {
   return std::vector<std::string>(std::make_move_iterator(set.begin()),
                                   std::make_move_iterator(set.end()));
@@ -111,39 +126,70 @@ absl::StatusOr<PostingsList> Querier::MatcherPostings(rocksdb::Iterator* it, int
 
 absl::StatusOr<PostingsList> Querier::PartitionRefs(
     rocksdb::Iterator* it, int64_t partition,
-    absl::Span<const model::LabelMatcher> matchers) const {
+    absl::Span<const model::LabelMatcher* const> matchers) const {
   if (matchers.empty()) return ReadPairRefs(it, LabelPairPrefix(partition, "", ""));
-  // Exact matchers are cheapest; resolve them first so an empty one ends the work early.
-  std::vector<const model::LabelMatcher*> order;
-  for (const model::LabelMatcher& m : matchers) order.push_back(&m);
-  std::stable_partition(order.begin(), order.end(), [](const model::LabelMatcher* m) {
-    return m->type() == model::MatchType::kEqual && !m->value().empty();
-  });
   std::vector<PostingsList> lists;
-  for (const model::LabelMatcher* matcher : order) {
+  for (const model::LabelMatcher* matcher : matchers) {
     ASSIGN_OR_RETURN(PostingsList list, MatcherPostings(it, partition, *matcher));
     if (list.empty()) return PostingsList();
     lists.push_back(std::move(list));
   }
-  std::vector<const PostingsList*> pointers;
-  for (const PostingsList& list : lists) pointers.push_back(&list);
-  std::sort(pointers.begin(), pointers.end(),
-            [](const PostingsList* a, const PostingsList* b) { return a->size() < b->size(); });
-  return IntersectPostings(std::move(pointers));
+  return Intersect(lists);
 }
 
 absl::StatusOr<PostingsList> Querier::SelectRefs(absl::Span<const model::LabelMatcher> matchers,
                                                  absl::Span<const int64_t> partitions) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
-  std::vector<PostingsList> lists;
-  for (int64_t partition : partitions) {
-    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, matchers));
-    lists.push_back(std::move(refs));
+  // Exact matchers are cheapest; resolve them first so an empty one ends the work early.
+  std::vector<const model::LabelMatcher*> exact, others;
+  for (const model::LabelMatcher& m : matchers) {
+    const bool is_exact = m.type() == model::MatchType::kEqual && !m.value().empty();
+    (is_exact ? exact : others).push_back(&m);
   }
-  if (lists.size() == 1) return std::move(lists[0]);
-  std::vector<const PostingsList*> pointers;
-  for (const PostingsList& list : lists) pointers.push_back(&list);
-  return UnionPostings(std::move(pointers));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
+  if (exact.empty() || others.empty()) {
+    std::vector<PostingsList> lists;
+    for (int64_t partition : partitions) {
+      ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition,
+                                                        exact.empty() ? others : exact));
+      lists.push_back(std::move(refs));
+    }
+    return Union(lists);
+  }
+  std::vector<PostingsList> exact_refs;
+  for (int64_t partition : partitions) {
+    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, exact));
+    exact_refs.push_back(std::move(refs));
+  }
+  PostingsList candidates = Union(exact_refs);
+  if (candidates.size() <= kMaxRefsMatchedOnLabels) {
+    // Reading the other matchers' postings would visit every value of their labels (every
+    // instance, say) and every ref of the values that match; the few candidates' own labels
+    // tell the same.
+    return MatchOnLabels(std::move(candidates), others);
+  }
+  std::vector<PostingsList> lists;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    if (exact_refs[i].empty()) continue;
+    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partitions[i], others));
+    lists.push_back(Intersect({std::move(exact_refs[i]), std::move(refs)}));
+  }
+  return Union(lists);
+}
+
+absl::StatusOr<PostingsList> Querier::MatchOnLabels(
+    PostingsList refs, absl::Span<const model::LabelMatcher* const> matchers) const {
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+  size_t kept = 0;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    // A label the series lacks has the value "", as for the postings.
+    const bool match = std::all_of(matchers.begin(), matchers.end(),
+                                   [&](const model::LabelMatcher* m) {
+                                     return m->Matches(labels[i].Get(m->name()));
+                                   });
+    if (match) refs[kept++] = refs[i];
+  }
+  refs.resize(kept);
+  return refs;
 }
 
 absl::StatusOr<std::vector<std::string>> Querier::LabelNames(

@@ -25,6 +25,10 @@ namespace kura::storage {
 // Thread-safe: every call reads the DB through its own iterators.
 class Querier {
  public:
+  // With at most this many series left by a selector's exact matchers, its other matchers are
+  // checked against those series' labels instead of being resolved through the postings.
+  static constexpr size_t kMaxRefsMatchedOnLabels = 2048;
+
   // Nothing is owned; all must outlive the querier.
   Querier(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* postings, const SeriesIndex* index,
           int64_t partition_length_ms)
@@ -49,8 +53,14 @@ class Querier {
  private:
   absl::StatusOr<PostingsList> MatcherPostings(rocksdb::Iterator* it, int64_t partition,
                                                const model::LabelMatcher& matcher) const;
-  absl::StatusOr<PostingsList> PartitionRefs(rocksdb::Iterator* it, int64_t partition,
-                                             absl::Span<const model::LabelMatcher> matchers) const;
+  // The refs matching every one of `matchers` in `partition`; all its refs when there is none.
+  absl::StatusOr<PostingsList> PartitionRefs(
+      rocksdb::Iterator* it, int64_t partition,
+      absl::Span<const model::LabelMatcher* const> matchers) const;
+  // The refs among `refs` whose labels match every one of `matchers`.
+  absl::StatusOr<PostingsList> MatchOnLabels(
+      PostingsList refs, absl::Span<const model::LabelMatcher* const> matchers) const;
+
 
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* postings_;
