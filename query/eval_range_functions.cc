@@ -67,7 +67,7 @@ std::optional<double> ExtrapolatedRate(const Window& w, bool is_counter, bool is
   if (sampled_interval != 0) {
     factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
   }
-  if (is_rate) factor /= static_cast<double>(w.range_ms) / 1000;
+  if (is_rate) factor /= w.range_seconds;
   return result * factor;
 }
 
@@ -112,7 +112,7 @@ std::optional<double> ExtendedRate(const Window& w, bool is_counter, bool is_rat
     if (right < prev) correction += prev;
     result += correction;
   }
-  if (is_rate) result /= static_cast<double>(w.range_ms) / 1000;
+  if (is_rate) result /= w.range_seconds;
   return result;
 }
 

@@ -260,6 +260,16 @@ absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t rang
     }
     bool start_overlap = false;
     r.points.reserve(ev.MaxPoints(p.size(), in.range_ms + in.before_ms + in.after_ms));
+    // What every window of the series shares.
+    RangeWindow w;
+    w.range_ms = in.range_ms;
+    w.range_seconds = static_cast<double>(in.range_ms) / 1000;
+    w.params = params.data();
+    if (!starts.empty()) w.start_overlap = &start_overlap;
+    if (in.selector != nullptr) {
+      w.anchored = in.selector->anchored;
+      w.smoothed = in.selector->smoothed;
+    }
     size_t lo = 0, hi = 0;
     for (int64_t i = 0; i < ev.num_steps(); ++i) {
       const int64_t ts = ev.StepTime(i);
@@ -270,22 +280,12 @@ absl::Status ForEachRangeCallSeries(Evaluator& ev, const Call& call, size_t rang
       for (size_t k = 0; k < scalars.size(); ++k) {
         params[k] = scalars[k].matrix[0].points[static_cast<size_t>(i)].v;
       }
-      RangeWindow w;
       w.points = absl::MakeConstSpan(p.data() + lo, hi - lo);
       w.range_start_ms = ref - in.range_ms;
       w.range_end_ms = ref;
-      w.range_ms = in.range_ms;
       w.step_ms = ts;
-      w.params = params.data();
       if (counter_check) w.resets = absl::MakeConstSpan(resets.data() + lo, hi - lo);
-      if (!starts.empty()) {
-        w.starts = absl::MakeConstSpan(starts.data() + lo, hi - lo);
-        w.start_overlap = &start_overlap;
-      }
-      if (in.selector != nullptr) {
-        w.anchored = in.selector->anchored;
-        w.smoothed = in.selector->smoothed;
-      }
+      if (!starts.empty()) w.starts = absl::MakeConstSpan(starts.data() + lo, hi - lo);
       if (std::optional<double> v = fn(w)) r.points.push_back({ts, *v});
     }
     if (start_overlap) {

@@ -26,6 +26,7 @@ struct RangeWindow {
   int64_t range_start_ms = 0;
   int64_t range_end_ms = 0;
   int64_t range_ms = 0;
+  double range_seconds = 0;  // range_ms / 1000, computed once per call rather than per window
   int64_t step_ms = 0;        // the evaluation time of the step (predict_linear's origin)
   const double* params = nullptr;  // the call's scalar arguments at this step, in order
   // Set for an `anchored` or `smoothed` selector: `points` then also hold the samples up to the
