@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "storage/chunk_decoder.h"
+#include "storage/chunk_format.h"
 #include "storage/keys.h"
 
 namespace kura::storage {
@@ -82,51 +83,68 @@ void Head::CloseChunk(HeadSeries* series) {
   closed.min_time_ms = series->chunk.min_time_ms();
   closed.max_time_ms = series->chunk.max_time_ms();
   chunk_bytes_ -= ChunkMemory(series->chunk);
+  const bool had_starts = series->chunk.has_starts();
   // Moved, not copied: the buffer is within an eighth of its size, and it is written out soon.
   closed.bytes = series->chunk.TakeBytes();
+  if (had_starts) series->chunk = ChunkEncoder::WithStarts();
   chunk_bytes_ += ChunkMemory(series->chunk);
   pending_bytes_ += HeapBytes(closed.bytes);
   pending_.push_back(std::move(closed));
 }
 
-void Head::Append(HeadSeries* series, const model::Sample& sample) {
+void Head::Append(HeadSeries* series, const model::Sample& sample, int64_t start_ms) {
   const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-  if (series->chunk.num_samples() > 0 && (series->chunk.num_samples() >= max_samples_per_chunk_ ||
-                                          partition != series->chunk_partition)) {
+  if (series->chunk.num_samples() > 0 &&
+      (series->chunk.num_samples() >= max_samples_per_chunk_ ||
+       partition != series->chunk_partition || (start_ms != 0 && !series->chunk.has_starts()))) {
     CloseChunk(series);
   }
   if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
   const int64_t before = ChunkMemory(series->chunk);
-  series->chunk.Append(sample.timestamp_ms, sample.value);
+  series->chunk.Append(sample.timestamp_ms, sample.value, start_ms);
   chunk_bytes_ += ChunkMemory(series->chunk) - before;
   series->newest = sample;
 }
 
-void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
+void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int64_t start_ms) {
   const int64_t t = sample.timestamp_ms;
+  auto by_time = [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; };
   if (series->chunk.num_samples() > 0 && t >= series->chunk.min_time_ms()) {
     // At most max_samples_per_chunk samples: decoding and re-encoding them is cheap, and the
     // open chunk stays one ascending chunk. The encoder wrote these bytes; they decode.
     std::vector<model::Sample> samples;
-    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(series->chunk.bytes());
-    while (it->Next()) samples.push_back(it->At());
-    auto pos = std::lower_bound(
-        samples.begin(), samples.end(), t,
-        [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+    std::vector<int64_t> starts;
+    NewChunkIterator(series->chunk.bytes())
+        ->AppendRemainingWithStarts(&samples, &starts)
+        .IgnoreError();
+    auto pos = std::lower_bound(samples.begin(), samples.end(), t, by_time);
     if (pos != samples.end() && pos->timestamp_ms == t) return;
+    const size_t index = static_cast<size_t>(pos - samples.begin());
     samples.insert(pos, sample);
-    ChunkEncoder rebuilt;
-    for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
+    if (start_ms != 0 || !starts.empty()) {
+      starts.resize(samples.size() - 1, 0);
+      starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
+    }
+    ChunkEncoder rebuilt = series->chunk.has_starts() || start_ms != 0
+                               ? ChunkEncoder::WithStarts()
+                               : ChunkEncoder();
+    for (size_t i = 0; i < samples.size(); ++i) {
+      rebuilt.Append(samples[i].timestamp_ms, samples[i].value, i < starts.size() ? starts[i] : 0);
+    }
     chunk_bytes_ += ChunkMemory(rebuilt) - ChunkMemory(series->chunk);
     series->chunk = std::move(rebuilt);
     return;
   }
   std::vector<model::Sample>& buffer = series->out_of_order;
-  auto pos =
-      std::lower_bound(buffer.begin(), buffer.end(), t,
-                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+  std::vector<int64_t>& starts = series->out_of_order_starts;
+  auto pos = std::lower_bound(buffer.begin(), buffer.end(), t, by_time);
   if (pos != buffer.end() && pos->timestamp_ms == t) return;
+  const size_t index = static_cast<size_t>(pos - buffer.begin());
   buffer.insert(pos, sample);
+  if (start_ms != 0 || !starts.empty()) {
+    starts.resize(buffer.size() - 1, 0);
+    starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
+  }
   ++num_out_of_order_;
 }
 
@@ -163,6 +181,8 @@ void Head::ClearOutOfOrder(HeadSeries* series) {
   num_out_of_order_ -= static_cast<int64_t>(series->out_of_order.size());
   series->out_of_order.clear();
   series->out_of_order.shrink_to_fit();
+  series->out_of_order_starts.clear();
+  series->out_of_order_starts.shrink_to_fit();
 }
 
 bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
@@ -179,13 +199,17 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
     return true;
   }
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  if (series->chunk.num_samples() == 0 &&
+      chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
+    series->chunk = ChunkEncoder::WithStarts();
+  }
   while (it->Next()) {
     const model::Sample sample = it->At();
     if (series->chunk.num_samples() == 0) {
       series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
     }
     const int64_t before = ChunkMemory(series->chunk);
-    series->chunk.Append(sample.timestamp_ms, sample.value);
+    series->chunk.Append(sample.timestamp_ms, sample.value, it->StartAt());
     chunk_bytes_ += ChunkMemory(series->chunk) - before;
     series->newest = sample;
   }
@@ -234,10 +258,13 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
     out->emplace_back(chunk.bytes());
   }
   const std::vector<model::Sample>& buffer = it->second->out_of_order;
+  const std::vector<int64_t>& starts = it->second->out_of_order_starts;
   if (!buffer.empty() && buffer.back().timestamp_ms >= min_time_ms &&
       buffer.front().timestamp_ms <= max_time_ms) {
-    ChunkEncoder encoded;
-    for (const model::Sample& s : buffer) encoded.Append(s.timestamp_ms, s.value);
+    ChunkEncoder encoded = starts.empty() ? ChunkEncoder() : ChunkEncoder::WithStarts();
+    for (size_t i = 0; i < buffer.size(); ++i) {
+      encoded.Append(buffer[i].timestamp_ms, buffer[i].value, i < starts.size() ? starts[i] : 0);
+    }
     out->emplace_back(encoded.bytes());
   }
 }

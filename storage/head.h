@@ -31,6 +31,8 @@ struct HeadSeries {
   // Out-of-order samples older than the open chunk, not yet merged into the written chunks;
   // ascending, unique timestamps.
   std::vector<model::Sample> out_of_order;
+  // Empty, or their start timestamps, one each: only series with starts pay for them.
+  std::vector<int64_t> out_of_order_starts;
 };
 
 // A series' canonical labels with their hash (model::Labels::Hash), computed once per request
@@ -79,12 +81,15 @@ class Head {
   HeadSeries* Create(uint64_t ref, std::string_view canonical_labels);
   HeadSeries* Create(uint64_t ref, model::CanonicalLabels canonical_labels);
 
-  // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
-  void Append(HeadSeries* series, const model::Sample& sample);
+  // REQUIRES: sample.timestamp_ms > the series' newest timestamp. A nonzero `start_ms` (the
+  // sample's start timestamp) closes an open chunk that stores none (version 1) first; the
+  // chunk after one that stores starts stores them too, so a series whose starts are only
+  // sometimes unknown is not cut into short chunks.
+  void Append(HeadSeries* series, const model::Sample& sample, int64_t start_ms = 0);
   // Adds a sample older than the series' newest, accepted within the out-of-order window: into
   // the open chunk (re-encoded) when it lies in the open chunk's range, else into
   // series->out_of_order. A timestamp the head already holds is left as it is.
-  void InsertOutOfOrder(HeadSeries* series, const model::Sample& sample);
+  void InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int64_t start_ms = 0);
   // The series holding out-of-order samples, and their total.
   std::vector<HeadSeries*> SeriesWithOutOfOrder();
   int64_t num_out_of_order() const { return num_out_of_order_; }
