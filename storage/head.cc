@@ -142,8 +142,10 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int
   const size_t index = static_cast<size_t>(pos - buffer.begin());
   buffer.insert(pos, sample);
   if (start_ms != 0 || !starts.empty()) {
+    num_out_of_order_starts_ -= static_cast<int64_t>(starts.size());
     starts.resize(buffer.size() - 1, 0);
     starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
+    num_out_of_order_starts_ += static_cast<int64_t>(starts.size());
   }
   ++num_out_of_order_;
 }
@@ -159,13 +161,16 @@ void Head::CloseChunksBefore(int64_t partition) {
 }
 
 int64_t Head::memory_bytes() const {
-  return series_bytes_ + chunk_bytes_ + pending_bytes_ +
-         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+  return series_bytes_ + chunk_bytes_ + pending_bytes_ + OutOfOrderBytes();
 }
 
 int64_t Head::chunk_memory_bytes() const {
-  return chunk_bytes_ + pending_bytes_ +
-         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+  return chunk_bytes_ + pending_bytes_ + OutOfOrderBytes();
+}
+
+int64_t Head::OutOfOrderBytes() const {
+  return num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample)) +
+         num_out_of_order_starts_ * static_cast<int64_t>(sizeof(int64_t));
 }
 
 std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
@@ -181,6 +186,7 @@ void Head::ClearOutOfOrder(HeadSeries* series) {
   num_out_of_order_ -= static_cast<int64_t>(series->out_of_order.size());
   series->out_of_order.clear();
   series->out_of_order.shrink_to_fit();
+  num_out_of_order_starts_ -= static_cast<int64_t>(series->out_of_order_starts.size());
   series->out_of_order_starts.clear();
   series->out_of_order_starts.shrink_to_fit();
 }

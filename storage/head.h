@@ -162,6 +162,8 @@ class Head {
   // What memory_bytes() counts for a series besides its open chunk, and for the open chunk.
   static int64_t SeriesMemory(const model::CanonicalLabels& labels);
   static int64_t ChunkMemory(const ChunkEncoder& chunk);
+  // What the series' out-of-order buffers hold: samples and their starts.
+  int64_t OutOfOrderBytes() const;
 
   const int max_samples_per_chunk_;
   const int64_t partition_length_ms_;
@@ -171,6 +173,7 @@ class Head {
       series_by_labels_;
   std::vector<ClosedChunk> pending_;
   int64_t num_out_of_order_ = 0;
+  int64_t num_out_of_order_starts_ = 0;  // entries of the series' out_of_order_starts
   int64_t series_bytes_ = 0;
   int64_t chunk_bytes_ = 0;  // of the open chunks
   int64_t pending_bytes_ = 0;

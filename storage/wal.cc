@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "storage/bit_stream.h"
 #include "storage/keys.h"
 
 namespace kura::storage {
@@ -86,11 +87,6 @@ bool SyncDirectory(const std::string& dir) {
 
 namespace {
 
-uint64_t ZigzagEncode64(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t ZigzagDecode64(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
-
 void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, bool with_starts,
                       std::string* dst) {
   PutVarint64(dst, series.size());
@@ -108,7 +104,7 @@ void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, bool with_start
     PutVarint64(dst, has_starts ? s.starts.size() : 0);
     if (!has_starts) continue;
     for (size_t i = 0; i < s.samples.size(); ++i) {
-      PutVarint64(dst, ZigzagEncode64(static_cast<int64_t>(
+      PutVarint64(dst, ZigzagEncode(static_cast<int64_t>(
                            static_cast<uint64_t>(s.starts[i]) -
                            static_cast<uint64_t>(s.samples[i].timestamp_ms))));
     }
@@ -125,7 +121,7 @@ bool DecodeStarts(std::string_view* in, WalSeriesSamples* s) {
     uint64_t offset = 0;
     if (!GetVarint64(in, &offset)) return false;
     s->starts[i] = static_cast<int64_t>(static_cast<uint64_t>(s->samples[i].timestamp_ms) +
-                                        static_cast<uint64_t>(ZigzagDecode64(offset)));
+                                        static_cast<uint64_t>(ZigzagDecode(offset)));
   }
   return true;
 }
