@@ -92,8 +92,7 @@ TEST(SeriesMergeTest, ReplicasKeepStartTimestamps) {
   storage::ChunkEncoder overlapping;
   for (int64_t t : {2, 3, 6}) overlapping.Append(t, static_cast<double>(t), 100 + t);
   std::vector<std::vector<EncodedSeries>> per_node(2);
-  per_node[0].push_back(
-      {L("a"), {Chunk({{1, 1}, {2, 2}}), std::string(with_starts.bytes())}});
+  per_node[0].push_back({L("a"), {Chunk({{1, 1}, {2, 2}}), std::string(with_starts.bytes())}});
   per_node[1].push_back({L("a"), {std::string(overlapping.bytes())}});
   std::unique_ptr<model::SeriesSet> set = MergeNodeSeries(std::move(per_node), 0, 100, {});
   ASSERT_TRUE(set->Next());

@@ -336,11 +336,9 @@ std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
   // A packed chunk's iterator decompresses a copy of its own.
   if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
   if (chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
-    return std::make_unique<OwningChunkIterator<true>>(std::move(chunk), min_time_ms,
-                                                       max_time_ms);
+    return std::make_unique<OwningChunkIterator<true>>(std::move(chunk), min_time_ms, max_time_ms);
   }
-  return std::make_unique<OwningChunkIterator<false>>(std::move(chunk), min_time_ms,
-                                                      max_time_ms);
+  return std::make_unique<OwningChunkIterator<false>>(std::move(chunk), min_time_ms, max_time_ms);
 }
 
 absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail) {
@@ -356,8 +354,7 @@ absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
     *meta = ChunkMeta();
     return ReadPackedChunkHeader(chunk, &meta->num_samples, &meta->min_time_ms, &meta->max_time_ms);
   }
-  const bool with_starts =
-      chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts;
+  const bool with_starts = chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts;
   uint32_t num_samples = 0;
   size_t header_size = 0;
   if (!chunk_format::ParseHeader(

@@ -164,8 +164,8 @@ void ChunkEncoder::AppendStart(int64_t timestamp_ms, int64_t prev_time_ms, int64
   } else {
     writer->WriteBits(0b111, 3);
     // Wrapping: any pair of int64s has a difference.
-    writer->WriteVarint(
-        static_cast<int64_t>(static_cast<uint64_t>(start_ms) - static_cast<uint64_t>(timestamp_ms)));
+    writer->WriteVarint(static_cast<int64_t>(static_cast<uint64_t>(start_ms) -
+                                             static_cast<uint64_t>(timestamp_ms)));
   }
   prev_start_ms_ = start_ms;
 }

@@ -66,8 +66,7 @@ class ChunkEncoder {
   // Writes the XOR of `bits` with the previous value's bits.
   void AppendValue(uint64_t bits, BitWriter* writer);
   // Writes the start code of a sample; `prev_time_ms` is the previous sample's timestamp.
-  void AppendStart(int64_t timestamp_ms, int64_t prev_time_ms, int64_t start_ms,
-                   BitWriter* writer);
+  void AppendStart(int64_t timestamp_ms, int64_t prev_time_ms, int64_t start_ms, BitWriter* writer);
   // Stores the writer's position and counts the sample.
   void FinishSample(const BitWriter& writer);
   void AppendDeltaOfDelta(int64_t dod, BitWriter* writer);

@@ -42,9 +42,9 @@ Decoded DecodeAll(std::string_view chunk, int64_t min_time_ms = INT64_MIN,
   // Something before, so that the starts' padding to the output's size shows.
   std::vector<Sample> bulk = {{INT64_MIN, 0}};
   std::vector<int64_t> starts;
-  EXPECT_EQ(NewChunkIterator(chunk, min_time_ms, max_time_ms)
-                ->AppendRemainingWithStarts(&bulk, &starts),
-            d.status);
+  EXPECT_EQ(
+      NewChunkIterator(chunk, min_time_ms, max_time_ms)->AppendRemainingWithStarts(&bulk, &starts),
+      d.status);
   EXPECT_LE(starts.size(), bulk.size());
   EXPECT_EQ(bulk.size(), d.samples.size() + 1);
   for (size_t i = 0; i + 1 < bulk.size() && i < d.samples.size(); ++i) {
@@ -180,8 +180,8 @@ TEST(ChunkStartTimestampsTest, CumulativeDeltaAndUnknownStarts) {
   for (int64_t i = 0; i < 120; ++i) {
     const int64_t t = 1'700'000'000'000 + i * 15'000 + (i * 7) % 5;
     cumulative.push_back({t, static_cast<double>(i * 10), 1'699'999'000'000});
-    delta.push_back({t, static_cast<double>(i % 3),
-                     delta.empty() ? t - 15'000 : delta.back().timestamp_ms});
+    delta.push_back(
+        {t, static_cast<double>(i % 3), delta.empty() ? t - 15'000 : delta.back().timestamp_ms});
     mixed.push_back({t, 1, i % 5 == 1 ? 0 : 1'699'999'000'000 + (i / 10)});
   }
   ExpectRoundTrip(cumulative);

@@ -125,9 +125,8 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int
       starts.resize(samples.size() - 1, 0);
       starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
     }
-    ChunkEncoder rebuilt = series->chunk.has_starts() || start_ms != 0
-                               ? ChunkEncoder::WithStarts()
-                               : ChunkEncoder();
+    ChunkEncoder rebuilt =
+        series->chunk.has_starts() || start_ms != 0 ? ChunkEncoder::WithStarts() : ChunkEncoder();
     for (size_t i = 0; i < samples.size(); ++i) {
       rebuilt.Append(samples[i].timestamp_ms, samples[i].value, i < starts.size() ? starts[i] : 0);
     }

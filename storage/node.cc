@@ -154,9 +154,9 @@ absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
     if (series.samples.empty()) continue;
     const std::vector<int64_t>& series_starts = series.start_timestamps_ms;
     if (!series_starts.empty() && series_starts.size() != series.samples.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("series ", series.labels.ToString(), " has ", series.samples.size(),
-                       " samples but ", series_starts.size(), " start timestamps"));
+      return absl::InvalidArgumentError(absl::StrCat("series ", series.labels.ToString(), " has ",
+                                                     series.samples.size(), " samples but ",
+                                                     series_starts.size(), " start timestamps"));
     }
     SeriesWrite& candidate = writes->emplace_back();
     candidate.canonical = {series.labels.CanonicalView(), series.labels.Hash()};

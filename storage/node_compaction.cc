@@ -77,11 +77,9 @@ bool EncodeWithStarts(absl::Span<const model::Sample> samples, absl::Span<const 
     }
     std::vector<model::Sample> decoded;
     std::vector<int64_t> decoded_starts;
-    if (!NewChunkIterator(encoder.bytes())->AppendRemainingWithStarts(&decoded, &decoded_starts)
-             .ok() ||
-        decoded.size() != end - begin) {
-      return false;
-    }
+    const absl::Status decoded_status =
+        NewChunkIterator(encoder.bytes())->AppendRemainingWithStarts(&decoded, &decoded_starts);
+    if (!decoded_status.ok() || decoded.size() != end - begin) return false;
     for (size_t i = begin; i < end; ++i) {
       const model::Sample& got = decoded[i - begin];
       const int64_t got_start = i - begin < decoded_starts.size() ? decoded_starts[i - begin] : 0;
@@ -253,8 +251,7 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
     for (const std::string& bytes : merged) {
       ChunkMeta meta;
       RETURN_IF_ERROR(ReadChunkMeta(bytes, &meta));
-      batch->Put(chunks_, ChunkKey(partition, ref, meta.min_time_ms), bytes)
-          .PermitUncheckedError();
+      batch->Put(chunks_, ChunkKey(partition, ref, meta.min_time_ms), bytes).PermitUncheckedError();
     }
     return absl::OkStatus();
   }

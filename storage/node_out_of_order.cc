@@ -78,8 +78,8 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
                              }),
                  merged.end());
     // With any start known, every chunk written back stores starts.
-    const bool with_starts = std::any_of(merged.begin(), merged.end(),
-                                         [](const Merged& m) { return m.start_ms != 0; });
+    const bool with_starts =
+        std::any_of(merged.begin(), merged.end(), [](const Merged& m) { return m.start_ms != 0; });
     auto new_chunk = [&] { return with_starts ? ChunkEncoder::WithStarts() : ChunkEncoder(); };
     ChunkEncoder chunk = new_chunk();
     auto put = [&] {

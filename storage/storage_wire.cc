@@ -99,8 +99,8 @@ absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& req
     if (in.start_deltas_ms_size() == 0) continue;
     if (in.start_deltas_ms_size() != in.values_size()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("series ", out.labels.ToString(), " has ", in.values_size(),
-                       " samples but ", in.start_deltas_ms_size(), " start timestamps"));
+          absl::StrCat("series ", out.labels.ToString(), " has ", in.values_size(), " samples but ",
+                       in.start_deltas_ms_size(), " start timestamps"));
     }
     out.start_timestamps_ms.resize(static_cast<size_t>(in.start_deltas_ms_size()));
     uint64_t start = 0;

@@ -104,9 +104,9 @@ void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, bool with_start
     PutVarint64(dst, has_starts ? s.starts.size() : 0);
     if (!has_starts) continue;
     for (size_t i = 0; i < s.samples.size(); ++i) {
-      PutVarint64(dst, ZigzagEncode(static_cast<int64_t>(
-                           static_cast<uint64_t>(s.starts[i]) -
-                           static_cast<uint64_t>(s.samples[i].timestamp_ms))));
+      PutVarint64(dst, ZigzagEncode(
+                           static_cast<int64_t>(static_cast<uint64_t>(s.starts[i]) -
+                                                static_cast<uint64_t>(s.samples[i].timestamp_ms))));
     }
   }
 }

@@ -84,9 +84,8 @@ TEST(WalRecordTest, OutOfOrderSamplesMakeAVersionTwoRecord) {
 }
 
 TEST(WalRecordTest, StartTimestampsMakeAVersionThreeRecord) {
-  std::vector<WalSeriesSamples> in_order = {{1, {{100, 1}, {200, 2}, {300, 3}}},
-                                            {2, {{INT64_MIN, 0}, {INT64_MAX, 1}}},
-                                            {3, {{5, 5}}}};
+  std::vector<WalSeriesSamples> in_order = {
+      {1, {{100, 1}, {200, 2}, {300, 3}}}, {2, {{INT64_MIN, 0}, {INT64_MAX, 1}}}, {3, {{5, 5}}}};
   in_order[0].starts = {50, 100, 0};
   in_order[1].starts = {INT64_MAX, INT64_MIN};  // differences that wrap
   std::vector<WalSeriesSamples> out_of_order = {{1, {{60, 9}}}};
