@@ -114,6 +114,7 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int
     // open chunk stays one ascending chunk. The encoder wrote these bytes; they decode.
     std::vector<model::Sample> samples;
     std::vector<int64_t> starts;
+    // Dropped: bytes this encoder wrote decode, as the comment above says.
     NewChunkIterator(series->chunk.bytes())
         ->AppendRemainingWithStarts(&samples, &starts)
         .IgnoreError();

@@ -283,10 +283,7 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
     if (stored.has_value() && SameBits(*stored, sample.value)) continue;
     if (!stored.has_value() && window_ms > 0 && sample.timestamp_ms >= newest - window_ms) {
       write->out_of_order.push_back(sample);
-      if (!starts.empty()) {
-        write->out_of_order_starts.resize(write->out_of_order.size() - 1, 0);
-        write->out_of_order_starts.push_back(starts[i]);
-      }
+      if (!starts.empty()) write->out_of_order_starts.push_back(starts[i]);
       continue;
     }
     ++stats_.out_of_order_samples;
@@ -304,10 +301,6 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
   }
   samples.resize(kept);
   if (!starts.empty()) starts.resize(kept);
-  // Trailing zeros were left out while collecting: one per out-of-order sample, or none.
-  if (!write->out_of_order_starts.empty()) {
-    write->out_of_order_starts.resize(write->out_of_order.size(), 0);
-  }
   return absl::OkStatus();
 }
 
