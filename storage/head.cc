@@ -135,18 +135,12 @@ void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int
     series->chunk = std::move(rebuilt);
     return;
   }
-  std::vector<model::Sample>& buffer = series->out_of_order;
-  std::vector<int64_t>& starts = series->out_of_order_starts;
-  auto pos = std::lower_bound(buffer.begin(), buffer.end(), t, by_time);
-  if (pos != buffer.end() && pos->timestamp_ms == t) return;
-  const size_t index = static_cast<size_t>(pos - buffer.begin());
-  buffer.insert(pos, sample);
-  if (start_ms != 0 || !starts.empty()) {
-    num_out_of_order_starts_ -= static_cast<int64_t>(starts.size());
-    starts.resize(buffer.size() - 1, 0);
-    starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
-    num_out_of_order_starts_ += static_cast<int64_t>(starts.size());
-  }
+  std::vector<OutOfOrderSample>& buffer = series->out_of_order;
+  auto pos = std::lower_bound(
+      buffer.begin(), buffer.end(), t,
+      [](const OutOfOrderSample& s, int64_t time) { return s.sample.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->sample.timestamp_ms == t) return;
+  buffer.insert(pos, {sample, start_ms});
   ++num_out_of_order_;
 }
 
@@ -161,16 +155,13 @@ void Head::CloseChunksBefore(int64_t partition) {
 }
 
 int64_t Head::memory_bytes() const {
-  return series_bytes_ + chunk_bytes_ + pending_bytes_ + OutOfOrderBytes();
+  return series_bytes_ + chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(OutOfOrderSample));
 }
 
 int64_t Head::chunk_memory_bytes() const {
-  return chunk_bytes_ + pending_bytes_ + OutOfOrderBytes();
-}
-
-int64_t Head::OutOfOrderBytes() const {
-  return num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample)) +
-         num_out_of_order_starts_ * static_cast<int64_t>(sizeof(int64_t));
+  return chunk_bytes_ + pending_bytes_ +
+         num_out_of_order_ * static_cast<int64_t>(sizeof(OutOfOrderSample));
 }
 
 std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
@@ -186,9 +177,6 @@ void Head::ClearOutOfOrder(HeadSeries* series) {
   num_out_of_order_ -= static_cast<int64_t>(series->out_of_order.size());
   series->out_of_order.clear();
   series->out_of_order.shrink_to_fit();
-  num_out_of_order_starts_ -= static_cast<int64_t>(series->out_of_order_starts.size());
-  series->out_of_order_starts.clear();
-  series->out_of_order_starts.shrink_to_fit();
 }
 
 bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
@@ -225,11 +213,11 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
 std::optional<double> Head::FindSample(const HeadSeries& series, int64_t timestamp_ms,
                                        bool* older) const {
   *older = false;
-  const std::vector<model::Sample>& buffer = series.out_of_order;
-  auto pos =
-      std::lower_bound(buffer.begin(), buffer.end(), timestamp_ms,
-                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
-  if (pos != buffer.end() && pos->timestamp_ms == timestamp_ms) return pos->value;
+  const std::vector<OutOfOrderSample>& buffer = series.out_of_order;
+  auto pos = std::lower_bound(
+      buffer.begin(), buffer.end(), timestamp_ms,
+      [](const OutOfOrderSample& s, int64_t time) { return s.sample.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->sample.timestamp_ms == timestamp_ms) return pos->sample.value;
   int64_t head_min_time = INT64_MAX;
   for (const ClosedChunk& closed : pending_) {
     if (closed.ref != series.ref) continue;
@@ -263,13 +251,14 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
       chunk.min_time_ms() <= max_time_ms) {
     out->emplace_back(chunk.bytes());
   }
-  const std::vector<model::Sample>& buffer = it->second->out_of_order;
-  const std::vector<int64_t>& starts = it->second->out_of_order_starts;
-  if (!buffer.empty() && buffer.back().timestamp_ms >= min_time_ms &&
-      buffer.front().timestamp_ms <= max_time_ms) {
-    ChunkEncoder encoded = starts.empty() ? ChunkEncoder() : ChunkEncoder::WithStarts();
-    for (size_t i = 0; i < buffer.size(); ++i) {
-      encoded.Append(buffer[i].timestamp_ms, buffer[i].value, i < starts.size() ? starts[i] : 0);
+  const std::vector<OutOfOrderSample>& buffer = it->second->out_of_order;
+  if (!buffer.empty() && buffer.back().sample.timestamp_ms >= min_time_ms &&
+      buffer.front().sample.timestamp_ms <= max_time_ms) {
+    const bool with_starts = std::any_of(buffer.begin(), buffer.end(),
+                                         [](const OutOfOrderSample& s) { return s.start_ms != 0; });
+    ChunkEncoder encoded = with_starts ? ChunkEncoder::WithStarts() : ChunkEncoder();
+    for (const OutOfOrderSample& s : buffer) {
+      encoded.Append(s.sample.timestamp_ms, s.sample.value, s.start_ms);
     }
     out->emplace_back(encoded.bytes());
   }

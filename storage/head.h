@@ -20,6 +20,12 @@
 
 namespace kura::storage {
 
+// A sample older than its series' open chunk, waiting in the head, with its start timestamp.
+struct OutOfOrderSample {
+  model::Sample sample;
+  int64_t start_ms = 0;  // 0: unknown
+};
+
 struct HeadSeries {
   uint64_t ref = 0;
   ChunkEncoder chunk;  // the open chunk; may be empty
@@ -29,10 +35,9 @@ struct HeadSeries {
   // Postings of this series exist for every partition up to this one.
   int64_t indexed_partition = INT64_MIN;
   // Out-of-order samples older than the open chunk, not yet merged into the written chunks;
-  // ascending, unique timestamps.
-  std::vector<model::Sample> out_of_order;
-  // Empty, or their start timestamps, one each: only series with starts pay for them.
-  std::vector<int64_t> out_of_order_starts;
+  // ascending, unique timestamps. Their starts are held with each: they are few (at most
+  // kOutOfOrderFlushSamples in the head), series are many.
+  std::vector<OutOfOrderSample> out_of_order;
 };
 
 // A series' canonical labels with their hash (model::Labels::Hash), computed once per request
@@ -162,8 +167,6 @@ class Head {
   // What memory_bytes() counts for a series besides its open chunk, and for the open chunk.
   static int64_t SeriesMemory(const model::CanonicalLabels& labels);
   static int64_t ChunkMemory(const ChunkEncoder& chunk);
-  // What the series' out-of-order buffers hold: samples and their starts.
-  int64_t OutOfOrderBytes() const;
 
   const int max_samples_per_chunk_;
   const int64_t partition_length_ms_;
@@ -173,7 +176,6 @@ class Head {
       series_by_labels_;
   std::vector<ClosedChunk> pending_;
   int64_t num_out_of_order_ = 0;
-  int64_t num_out_of_order_starts_ = 0;  // entries of the series' out_of_order_starts
   int64_t series_bytes_ = 0;
   int64_t chunk_bytes_ = 0;  // of the open chunks
   int64_t pending_bytes_ = 0;

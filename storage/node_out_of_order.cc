@@ -21,37 +21,28 @@ namespace kura::storage {
 
 absl::Status Node::Rep::FlushOutOfOrder() {
   for (HeadSeries* series : head_.SeriesWithOutOfOrder()) {
-    RETURN_IF_ERROR(
-        MergeIntoChunks(series->ref, series->out_of_order, series->out_of_order_starts));
+    RETURN_IF_ERROR(MergeIntoChunks(series->ref, series->out_of_order));
     head_.ClearOutOfOrder(series);
   }
   return absl::OkStatus();
 }
 
-absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::Sample>& samples,
-                                        const std::vector<int64_t>& starts) {
-  // A sample with its start timestamp (0 when unknown).
-  struct Merged {
-    model::Sample sample;
-    int64_t start_ms = 0;
-  };
+absl::Status Node::Rep::MergeIntoChunks(uint64_t ref,
+                                        const std::vector<OutOfOrderSample>& samples) {
   const int64_t retention_min_time_ms = ReadableMinTime(INT64_MIN);
   rocksdb::WriteBatch wb;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chunks_));
   for (size_t begin = 0; begin < samples.size();) {
-    const int64_t partition = PartitionOf(samples[begin].timestamp_ms, partition_length_ms_);
+    const int64_t partition = PartitionOf(samples[begin].sample.timestamp_ms, partition_length_ms_);
     size_t end = begin;
     while (end < samples.size() &&
-           PartitionOf(samples[end].timestamp_ms, partition_length_ms_) == partition) {
+           PartitionOf(samples[end].sample.timestamp_ms, partition_length_ms_) == partition) {
       ++end;
     }
-    const int64_t min_time_ms = samples[begin].timestamp_ms;
-    const int64_t max_time_ms = samples[end - 1].timestamp_ms;
+    const int64_t min_time_ms = samples[begin].sample.timestamp_ms;
+    const int64_t max_time_ms = samples[end - 1].sample.timestamp_ms;
     // The new samples first: of equal timestamps the first is kept, and both hold one value.
-    std::vector<Merged> merged;
-    for (size_t i = begin; i < end; ++i) {
-      merged.push_back({samples[i], i < starts.size() ? starts[i] : 0});
-    }
+    std::vector<OutOfOrderSample> merged(samples.begin() + begin, samples.begin() + end);
     begin = end;
     if (max_time_ms < retention_min_time_ms) continue;  // its partition is dropped
     // Every written chunk of the partition overlapping the new samples' span is merged, so the
@@ -69,17 +60,18 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
       wb.Delete(chunks_, it->key()).PermitUncheckedError();
     }
     RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
-    std::stable_sort(merged.begin(), merged.end(), [](const Merged& a, const Merged& b) {
-      return a.sample.timestamp_ms < b.sample.timestamp_ms;
-    });
+    std::stable_sort(merged.begin(), merged.end(),
+                     [](const OutOfOrderSample& a, const OutOfOrderSample& b) {
+                       return a.sample.timestamp_ms < b.sample.timestamp_ms;
+                     });
     merged.erase(std::unique(merged.begin(), merged.end(),
-                             [](const Merged& a, const Merged& b) {
+                             [](const OutOfOrderSample& a, const OutOfOrderSample& b) {
                                return a.sample.timestamp_ms == b.sample.timestamp_ms;
                              }),
                  merged.end());
     // With any start known, every chunk written back stores starts.
-    const bool with_starts =
-        std::any_of(merged.begin(), merged.end(), [](const Merged& m) { return m.start_ms != 0; });
+    const bool with_starts = std::any_of(merged.begin(), merged.end(),
+                                         [](const OutOfOrderSample& m) { return m.start_ms != 0; });
     auto new_chunk = [&] { return with_starts ? ChunkEncoder::WithStarts() : ChunkEncoder(); };
     ChunkEncoder chunk = new_chunk();
     auto put = [&] {
@@ -89,7 +81,7 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
           .PermitUncheckedError();
       ++stats_.chunks_written;
     };
-    for (const Merged& m : merged) {
+    for (const OutOfOrderSample& m : merged) {
       if (chunk.num_samples() >= options_.max_samples_per_chunk) {
         put();
         chunk = new_chunk();

@@ -156,9 +156,7 @@ class Node::Rep {
   absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // node_out_of_order.cc: merges the head's out-of-order samples into the written chunks.
   absl::Status FlushOutOfOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `starts` is empty or parallel to `samples`.
-  absl::Status MergeIntoChunks(uint64_t ref, const std::vector<model::Sample>& samples,
-                               const std::vector<int64_t>& starts)
+  absl::Status MergeIntoChunks(uint64_t ref, const std::vector<OutOfOrderSample>& samples)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records the outcome of a write's disk I/O for WriteHealth and returns it.
   absl::Status SetWriteHealth(absl::Status status) {
