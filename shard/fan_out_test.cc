@@ -72,6 +72,51 @@ absl::Status SelectStatus(FanOut* fan_out, const model::LabelMatcher& matcher) {
   return SelectStatus(set->get());
 }
 
+TEST_F(FanOutTest, StartTimestampsCrossTheClusterBothWays) {
+  // Through the router to RF nodes, and back from every node, merged: a cumulative counter,
+  // a delta series and one without starts.
+  Router router(pool_.get(), {.replication_factor = 2}, &registry_);
+  auto start_of = [](int kind, int64_t t) -> int64_t {
+    if (kind == 0) return 500;
+    if (kind == 1) return t - 1000;
+    return 0;
+  };
+  for (int64_t t = 1000; t <= 300'000; t += 1000) {
+    model::WriteBatch batch;
+    for (int kind = 0; kind < 3; ++kind) {
+      model::TimeSeries series{
+          model::Labels::FromUnsorted({{"__name__", "s"}, {"kind", std::to_string(kind)}}),
+          {{t, static_cast<double>(t)}},
+          {start_of(kind, t)}};
+      batch.series.push_back(std::move(series));
+    }
+    ASSERT_TRUE(router.Write(batch).ok());
+  }
+  FanOut fan_out(pool_.get(), {}, &registry_);
+  auto set = fan_out.Select({NameIs("s")}, 0, 1'000'000);
+  ASSERT_TRUE(set.ok()) << set.status();
+  int kind = 0;
+  for (; (*set)->Next(); ++kind) {
+    std::vector<model::Sample> samples;
+    std::vector<int64_t> starts;
+    ASSERT_TRUE((*set)->At().NewIterator()->AppendRemainingWithStarts(&samples, &starts).ok());
+    ASSERT_EQ(samples.size(), 300u) << kind;
+    ASSERT_LE(starts.size(), samples.size());
+    std::unique_ptr<model::SampleIterator> it = (*set)->At().NewIterator();
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const int64_t want = start_of(kind, samples[i].timestamp_ms);
+      EXPECT_EQ(i < starts.size() ? starts[i] : 0, want) << kind << " " << i;
+      ASSERT_TRUE(it->Next());
+      EXPECT_EQ(it->StartAt(), want) << kind << " " << i;
+    }
+    if (kind == 2) {
+      EXPECT_TRUE(starts.empty());
+    }
+  }
+  EXPECT_EQ(kind, 3);
+  EXPECT_TRUE((*set)->status().ok());
+}
+
 TEST_F(FanOutTest, ReplicasAreMergedWithoutDuplicates) {
   WriteThroughRouter();
   FanOut fan_out(pool_.get(), {}, &registry_);

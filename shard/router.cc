@@ -12,10 +12,10 @@
 namespace kura::shard {
 namespace {
 
-// What a series costs in flight: its label bytes and 16 bytes per sample, about its size on the
-// wire before compression.
+// What a series costs in flight: its label bytes, 16 bytes per sample and 8 per start timestamp,
+// about its size on the wire before compression.
 size_t ApproximateBytes(const model::TimeSeries& series) {
-  size_t bytes = 16 * series.samples.size();
+  size_t bytes = 16 * series.samples.size() + 8 * series.start_timestamps_ms.size();
   for (const model::Label& label : series.labels)
     bytes += label.name.size() + label.value.size() + 2;
   return bytes;

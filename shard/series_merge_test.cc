@@ -84,6 +84,35 @@ TEST(SeriesMergeTest, MergesReplicasDropsDuplicateTimestampsAndKeepsOrder) {
   EXPECT_THAT(samples[2], ElementsAre(Pair(5, 5), Pair(6, 6), Pair(7, 7)));
 }
 
+TEST(SeriesMergeTest, ReplicasKeepStartTimestamps) {
+  // Replica 0 holds a version-1 chunk and one with starts; replica 1 the same samples with
+  // starts, overlapping both. Of equal timestamps the first replica's sample is kept.
+  storage::ChunkEncoder with_starts;
+  for (int64_t t : {3, 4, 5}) with_starts.Append(t, static_cast<double>(t), t - 1);
+  storage::ChunkEncoder overlapping;
+  for (int64_t t : {2, 3, 6}) overlapping.Append(t, static_cast<double>(t), 100 + t);
+  std::vector<std::vector<EncodedSeries>> per_node(2);
+  per_node[0].push_back({L("a"), {Chunk({{1, 1}, {2, 2}}), std::string(with_starts.bytes())}});
+  per_node[1].push_back({L("a"), {std::string(overlapping.bytes())}});
+  std::unique_ptr<model::SeriesSet> set = MergeNodeSeries(std::move(per_node), 0, 100, {});
+  ASSERT_TRUE(set->Next());
+  const std::vector<std::pair<int64_t, int64_t>> want = {{1, 0}, {2, 0}, {3, 2},
+                                                         {4, 3}, {5, 4}, {6, 106}};
+  std::vector<std::pair<int64_t, int64_t>> got;
+  std::unique_ptr<model::SampleIterator> it = set->At().NewIterator();
+  while (it->Next()) got.emplace_back(it->At().timestamp_ms, it->StartAt());
+  EXPECT_EQ(got, want);
+  std::vector<model::Sample> samples;
+  std::vector<int64_t> starts;
+  ASSERT_TRUE(set->At().NewIterator()->AppendRemainingWithStarts(&samples, &starts).ok());
+  got.clear();
+  for (size_t i = 0; i < samples.size(); ++i) {
+    got.emplace_back(samples[i].timestamp_ms, i < starts.size() ? starts[i] : 0);
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(set->Next());
+}
+
 TEST(SeriesMergeTest, AStreamThatFailsAddsItsWarningOrFailsTheSet) {
   std::vector<std::unique_ptr<SelectStream>> streams;
   auto failing = std::make_unique<VectorStream>(std::vector<EncodedSeries>{{L("a"), {}}});

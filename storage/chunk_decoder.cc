@@ -14,13 +14,19 @@ namespace {
 
 constexpr int kNoWindow = 0xff;
 
-// Decodes the samples of a chunk in order; filters to [min_time_ms, max_time_ms].
+// Decodes the samples of a chunk in order; filters to [min_time_ms, max_time_ms]. kStarts:
+// the chunk is of version 3, with start timestamps. A template rather than a flag, so that the
+// version-1 loop, nearly every chunk's, has no start code to test per sample.
+template <bool kStarts>
 class ChunkIterator final : public model::SampleIterator {
  public:
+  static constexpr uint8_t kChunkVersion =
+      kStarts ? chunk_format::kVersionWithStarts : chunk_format::kVersion;
+
   ChunkIterator(std::string_view chunk, int64_t min_time_ms, int64_t max_time_ms)
       : reader_(std::string_view()), min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {
     size_t header_size = 0;
-    if (!chunk_format::ParseHeader(chunk, &num_samples_, &header_size)) {
+    if (!chunk_format::ParseHeader(chunk, kChunkVersion, &num_samples_, &header_size)) {
       Fail("bad chunk header");
       return;
     }
@@ -46,6 +52,7 @@ class ChunkIterator final : public model::SampleIterator {
   }
 
   model::Sample At() const override { return {t_, std::bit_cast<double>(bits_)}; }
+  int64_t StartAt() const override { return start_ms_; }
 
   absl::Status status() const override { return status_; }
 
@@ -58,11 +65,27 @@ class ChunkIterator final : public model::SampleIterator {
     tail->leading = leading_;
     tail->trailing = trailing_;
     tail->free_bits = padding_bits_;
+    tail->has_starts = kStarts;
+    tail->start_ms = start_ms_;
   }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
     while (Next()) out->push_back(At());  // final: no virtual call per sample
     return status_;
+  }
+
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    if constexpr (!kStarts) {
+      return AppendRemaining(out);
+    } else {
+      starts->resize(out->size(), 0);
+      while (Next()) {
+        out->push_back(At());
+        starts->push_back(start_ms_);
+      }
+      return status_;
+    }
   }
 
  private:
@@ -71,6 +94,7 @@ class ChunkIterator final : public model::SampleIterator {
   bool DecodeValue();
   bool DecodeXor();
   bool DecodeDecimal();
+  bool DecodeStart(int64_t prev_time_ms);
 
   // After the last sample only the zero padding of the last byte may remain.
   void CheckEnd() {
@@ -103,11 +127,15 @@ class ChunkIterator final : public model::SampleIterator {
   // Set while bits_ is DecimalValue(decimal_scaled_, decimal_scale_) (see DecodeDecimal).
   int decimal_scale_ = -1;
   int64_t decimal_scaled_ = 0;
+  int64_t start_ms_ = 0;  // of the current sample; stays 0 in a version-1 chunk
 };
 
-bool ChunkIterator::DecodeSample() {
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeSample() {
   if (decoded_ == 0) {
-    return reader_.ReadVarint(&t_) && reader_.ReadBits(64, &bits_);
+    if (!reader_.ReadVarint(&t_) || !reader_.ReadBits(64, &bits_)) return false;
+    if constexpr (kStarts) return DecodeStart(t_);
+    return true;
   }
   uint64_t delta;
   if (decoded_ == 1) {
@@ -120,12 +148,40 @@ bool ChunkIterator::DecodeSample() {
   const auto t = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta);
   // Timestamps strictly increase; anything else is corruption (or a wrapped sum).
   if (t <= t_) return false;
+  const int64_t prev_time_ms = t_;
   t_ = t;
   delta_ = delta;
-  return DecodeValue();
+  if (!DecodeValue()) return false;
+  if constexpr (kStarts) return DecodeStart(prev_time_ms);
+  return true;
 }
 
-bool ChunkIterator::DecodeDeltaOfDelta(uint64_t* dod) {
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeStart(int64_t prev_time_ms) {
+  // The code is 0, 10, 110 or 111 (chunk_format::kMaxStartCodeOnes): count its ones.
+  int ones = 0;
+  if (!reader_.ReadOnes(chunk_format::kMaxStartCodeOnes, &ones)) return false;
+  switch (ones) {
+    case 0:
+      return true;
+    case 1:
+      if (decoded_ == 0) return false;  // the first sample has no previous timestamp
+      start_ms_ = prev_time_ms;
+      return true;
+    case 2:
+      start_ms_ = 0;
+      return true;
+    default: {
+      int64_t offset = 0;
+      if (!reader_.ReadVarint(&offset)) return false;
+      start_ms_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + static_cast<uint64_t>(offset));
+      return true;
+    }
+  }
+}
+
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeDeltaOfDelta(uint64_t* dod) {
   // The prefix is 0, 10, 110, 1110 or 1111: count its ones.
   int ones = 0;
   if (!reader_.ReadOnes(4, &ones)) return false;
@@ -142,7 +198,8 @@ bool ChunkIterator::DecodeDeltaOfDelta(uint64_t* dod) {
   return true;
 }
 
-bool ChunkIterator::DecodeValue() {
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeValue() {
   // The code is 0, 10, 110 or 111: count its ones.
   int ones = 0;
   if (!reader_.ReadOnes(3, &ones)) return false;
@@ -168,7 +225,8 @@ bool ChunkIterator::DecodeValue() {
   }
 }
 
-bool ChunkIterator::DecodeXor() {
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeXor() {
   uint64_t x;
   if (!reader_.ReadBits(64 - leading_ - trailing_, &x)) return false;
   bits_ ^= x << trailing_;
@@ -176,7 +234,8 @@ bool ChunkIterator::DecodeXor() {
   return true;
 }
 
-bool ChunkIterator::DecodeDecimal() {
+template <bool kStarts>
+bool ChunkIterator<kStarts>::DecodeDecimal() {
   uint64_t scale;
   bool wide;
   if (!reader_.ReadBits(3, &scale) || !reader_.ReadBit(&wide)) return false;
@@ -207,41 +266,31 @@ bool ChunkIterator::DecodeDecimal() {
 }
 
 // Keeps the bytes alive for a ChunkIterator over them.
+template <bool kStarts>
 class OwningChunkIterator final : public model::SampleIterator {
  public:
   OwningChunkIterator(std::string chunk, int64_t min_time_ms, int64_t max_time_ms)
       : chunk_(std::move(chunk)), it_(chunk_, min_time_ms, max_time_ms) {}
   bool Next() override { return it_.Next(); }
   model::Sample At() const override { return it_.At(); }
+  int64_t StartAt() const override { return it_.StartAt(); }
   absl::Status status() const override { return it_.status(); }
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
     return it_.AppendRemaining(out);
   }
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    return it_.AppendRemainingWithStarts(out, starts);
+  }
 
  private:
   const std::string chunk_;
-  ChunkIterator it_;
+  ChunkIterator<kStarts> it_;
 };
 
-}  // namespace
-
-std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk, int64_t min_time_ms,
-                                                        int64_t max_time_ms) {
-  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
-  return std::make_unique<ChunkIterator>(chunk, min_time_ms, max_time_ms);
-}
-
-std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
-                                                              int64_t min_time_ms,
-                                                              int64_t max_time_ms) {
-  // A packed chunk's iterator decompresses a copy of its own.
-  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
-  return std::make_unique<OwningChunkIterator>(std::move(chunk), min_time_ms, max_time_ms);
-}
-
-absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail) {
-  if (IsPackedChunk(chunk)) return absl::InvalidArgumentError("a packed chunk has no tail");
-  ChunkIterator it(chunk, INT64_MIN, INT64_MAX);
+template <bool kStarts>
+absl::Status ReadTail(std::string_view chunk, ChunkTail* tail) {
+  ChunkIterator<kStarts> it(chunk, INT64_MIN, INT64_MAX);
   *tail = ChunkTail();
   bool first = true;
   while (it.Next()) {
@@ -254,19 +303,11 @@ absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail) {
   return absl::OkStatus();
 }
 
-absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
-  if (IsPackedChunk(chunk)) {
-    *meta = ChunkMeta();
-    return ReadPackedChunkHeader(chunk, &meta->num_samples, &meta->min_time_ms, &meta->max_time_ms);
-  }
-  uint32_t num_samples = 0;
-  size_t header_size = 0;
-  if (!chunk_format::ParseHeader(chunk, &num_samples, &header_size)) {
-    return absl::DataLossError("bad chunk header");
-  }
+template <bool kStarts>
+absl::Status ReadMeta(std::string_view chunk, ChunkMeta* meta) {
   *meta = ChunkMeta();
   // The time bounds are not in the header, which keeps chunks small; a chunk decodes in ~1 us.
-  ChunkIterator it(chunk, INT64_MIN, INT64_MAX);
+  ChunkIterator<kStarts> it(chunk, INT64_MIN, INT64_MAX);
   int n = 0;
   while (it.Next()) {
     if (n++ == 0) meta->min_time_ms = it.At().timestamp_ms;
@@ -275,6 +316,53 @@ absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
   if (!it.status().ok()) return it.status();
   meta->num_samples = n;
   return absl::OkStatus();
+}
+
+}  // namespace
+
+std::unique_ptr<model::SampleIterator> NewChunkIterator(std::string_view chunk, int64_t min_time_ms,
+                                                        int64_t max_time_ms) {
+  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
+  // Anything but version 3 goes to the version-1 iterator, which reports what is wrong.
+  if (chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
+    return std::make_unique<ChunkIterator<true>>(chunk, min_time_ms, max_time_ms);
+  }
+  return std::make_unique<ChunkIterator<false>>(chunk, min_time_ms, max_time_ms);
+}
+
+std::unique_ptr<model::SampleIterator> NewOwningChunkIterator(std::string chunk,
+                                                              int64_t min_time_ms,
+                                                              int64_t max_time_ms) {
+  // A packed chunk's iterator decompresses a copy of its own.
+  if (IsPackedChunk(chunk)) return NewPackedChunkIterator(chunk, min_time_ms, max_time_ms);
+  if (chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
+    return std::make_unique<OwningChunkIterator<true>>(std::move(chunk), min_time_ms, max_time_ms);
+  }
+  return std::make_unique<OwningChunkIterator<false>>(std::move(chunk), min_time_ms, max_time_ms);
+}
+
+absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail) {
+  if (IsPackedChunk(chunk)) return absl::InvalidArgumentError("a packed chunk has no tail");
+  if (chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
+    return ReadTail<true>(chunk, tail);
+  }
+  return ReadTail<false>(chunk, tail);
+}
+
+absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta) {
+  if (IsPackedChunk(chunk)) {
+    *meta = ChunkMeta();
+    return ReadPackedChunkHeader(chunk, &meta->num_samples, &meta->min_time_ms, &meta->max_time_ms);
+  }
+  const bool with_starts = chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts;
+  uint32_t num_samples = 0;
+  size_t header_size = 0;
+  if (!chunk_format::ParseHeader(
+          chunk, with_starts ? chunk_format::kVersionWithStarts : chunk_format::kVersion,
+          &num_samples, &header_size)) {
+    return absl::DataLossError("bad chunk header");
+  }
+  return with_starts ? ReadMeta<true>(chunk, meta) : ReadMeta<false>(chunk, meta);
 }
 
 }  // namespace kura::storage

@@ -1,7 +1,8 @@
 #pragma once
 
-// Decoding of chunks: those ChunkEncoder writes (version 1) and the packed chunks compaction
-// writes (version 2, storage/packed_chunk.h), told apart by the first byte.
+// Decoding of chunks: those ChunkEncoder writes (version 1, and 3 with start timestamps) and
+// the packed chunks compaction writes (version 2, storage/packed_chunk.h), told apart by the
+// first byte.
 
 #include <cstdint>
 #include <memory>
@@ -33,7 +34,7 @@ struct ChunkMeta {
 };
 absl::Status ReadChunkMeta(std::string_view chunk, ChunkMeta* meta);
 
-// Where the encoder that wrote an unpacked (version 1) chunk stood after its last sample, so
+// Where the encoder that wrote an unpacked (version 1 or 3) chunk stood after its last sample, so
 // that appending can go on from the bytes as they are (ChunkEncoder::Resume) instead of
 // re-encoding every sample.
 struct ChunkTail {
@@ -45,6 +46,8 @@ struct ChunkTail {
   int leading = 0xff;   // the XOR window in force; 0xff: none yet
   int trailing = 0;
   int free_bits = 0;    // unused low bits of the last byte
+  bool has_starts = false;  // version 3
+  int64_t start_ms = 0;     // the last sample's start timestamp
 };
 // DataLoss if the chunk does not decode, InvalidArgument if it is a packed chunk.
 absl::Status ReadChunkTail(std::string_view chunk, ChunkTail* tail);

@@ -31,6 +31,9 @@ struct DecimalDelta {
 // delta-of-delta's 68 bits and a value's 78, and a partly used byte before them.
 constexpr size_t kMaxSampleBytes = 24;
 
+// The most a start code adds: 111 and a 10-byte varint.
+constexpr size_t kMaxStartBytes = 11;
+
 // The smallest decimal delta: 111, 3 bits of scale, 0 and 8 bits.
 constexpr int kMinDecimalBits = 3 + 3 + 1 + chunk_format::kDecimalDeltaBits[0];
 
@@ -69,37 +72,102 @@ bool FindDecimalDelta(double prev, uint64_t bits, DecimalDelta* out) {
 
 }  // namespace
 
+// A head holds one encoder per active series.
+static_assert(sizeof(ChunkEncoder) <= 80);
+
 ChunkEncoder::ChunkEncoder() : buf_(chunk_format::kShortHeaderSize, '\0') {
   buf_[0] = static_cast<char>(chunk_format::kVersion);
 }
 
-void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
-  assert(num_samples_ == 0 || timestamp_ms > max_time_ms_);
-  const auto bits = std::bit_cast<uint64_t>(value);
-  if (buf_.capacity() - buf_.size() < kMaxSampleBytes) Reserve();
-  BitWriter writer(&buf_, free_bits_, last_byte_);
+ChunkEncoder ChunkEncoder::WithStarts() {
+  ChunkEncoder enc;
+  enc.buf_[0] = static_cast<char>(chunk_format::kVersionWithStarts);
+  enc.has_starts_ = true;
+  return enc;
+}
+
+// Inline: the per-sample path of both Appends; a call per sample costs the ingest path a few
+// percent.
+inline void ChunkEncoder::AppendSample(int64_t timestamp_ms, uint64_t bits, BitWriter* writer) {
   if (num_samples_ == 0) {
-    writer.WriteVarint(timestamp_ms);
-    writer.WriteBits(bits, 64);
+    writer->WriteVarint(timestamp_ms);
+    writer->WriteBits(bits, 64);
     min_time_ms_ = timestamp_ms;
   } else {
     // Unsigned arithmetic wraps, so deltas and their differences round-trip for any int64s.
     const uint64_t delta =
         static_cast<uint64_t>(timestamp_ms) - static_cast<uint64_t>(max_time_ms_);
     if (num_samples_ == 1) {
-      writer.WriteUvarint(delta);
+      writer->WriteUvarint(delta);
     } else {
-      AppendDeltaOfDelta(static_cast<int64_t>(delta - prev_delta_), &writer);
+      AppendDeltaOfDelta(static_cast<int64_t>(delta - prev_delta_), writer);
     }
     prev_delta_ = delta;
-    AppendValue(bits, &writer);
+    AppendValue(bits, writer);
   }
   max_time_ms_ = timestamp_ms;
   prev_bits_ = bits;
+}
+
+inline void ChunkEncoder::FinishSample(const BitWriter& writer) {
   free_bits_ = static_cast<uint8_t>(writer.free_bits());
   last_byte_ = writer.last_byte();
   ++num_samples_;
   UpdateCount();
+}
+
+void ChunkEncoder::Append(int64_t timestamp_ms, double value) {
+  if (has_starts_) {
+    Append(timestamp_ms, value, 0);
+    return;
+  }
+  assert(num_samples_ == 0 || timestamp_ms > max_time_ms_);
+  if (buf_.capacity() - buf_.size() < kMaxSampleBytes) Reserve();
+  BitWriter writer(&buf_, free_bits_, last_byte_);
+  AppendSample(timestamp_ms, std::bit_cast<uint64_t>(value), &writer);
+  FinishSample(writer);
+}
+
+void ChunkEncoder::Append(int64_t timestamp_ms, double value, int64_t start_ms) {
+  if (!has_starts_) {
+    if (start_ms == 0) {
+      Append(timestamp_ms, value);
+      return;
+    }
+    assert(num_samples_ == 0);
+    if (num_samples_ > 0) {
+      // A broken precondition loses the start rather than the chunk.
+      Append(timestamp_ms, value);
+      return;
+    }
+    buf_[0] = static_cast<char>(chunk_format::kVersionWithStarts);
+    has_starts_ = true;
+  }
+  assert(num_samples_ == 0 || timestamp_ms > max_time_ms_);
+  if (buf_.capacity() - buf_.size() < kMaxSampleBytes + kMaxStartBytes) Reserve();
+  BitWriter writer(&buf_, free_bits_, last_byte_);
+  // The start code refers to the previous sample's timestamp, which AppendSample replaces.
+  const int64_t prev_time_ms = max_time_ms_;
+  AppendSample(timestamp_ms, std::bit_cast<uint64_t>(value), &writer);
+  AppendStart(timestamp_ms, prev_time_ms, start_ms, &writer);
+  FinishSample(writer);
+}
+
+void ChunkEncoder::AppendStart(int64_t timestamp_ms, int64_t prev_time_ms, int64_t start_ms,
+                               BitWriter* writer) {
+  if (start_ms == prev_start_ms_) {
+    writer->WriteBits(0b0, 1);
+  } else if (num_samples_ > 0 && start_ms == prev_time_ms) {
+    writer->WriteBits(0b10, 2);
+  } else if (start_ms == 0) {
+    writer->WriteBits(0b110, 3);
+  } else {
+    writer->WriteBits(0b111, 3);
+    // Wrapping: any pair of int64s has a difference.
+    writer->WriteVarint(static_cast<int64_t>(static_cast<uint64_t>(start_ms) -
+                                             static_cast<uint64_t>(timestamp_ms)));
+  }
+  prev_start_ms_ = start_ms;
 }
 
 void ChunkEncoder::AppendDeltaOfDelta(int64_t dod, BitWriter* writer) {
@@ -195,6 +263,8 @@ ChunkEncoder ChunkEncoder::Resume(std::string_view chunk, const ChunkTail& tail)
   enc.max_time_ms_ = tail.max_time_ms;
   enc.prev_delta_ = tail.delta;
   enc.prev_bits_ = tail.bits;
+  enc.prev_start_ms_ = tail.start_ms;
+  enc.has_starts_ = tail.has_starts;
   enc.num_samples_ = tail.num_samples;
   enc.prev_leading_ = static_cast<uint8_t>(tail.leading);
   enc.prev_trailing_ = static_cast<uint8_t>(tail.trailing);

@@ -12,6 +12,9 @@
 namespace kura::storage::chunk_format {
 
 inline constexpr uint8_t kVersion = 1;
+// Version 1's layout with a start-timestamp code after each sample's value code. Only chunks
+// holding a nonzero start are written this way: nearly every series has none.
+inline constexpr uint8_t kVersionWithStarts = 3;
 // A 2-byte count fits Prometheus-sized chunks (120 samples); this value in it means a 4-byte
 // count follows, so chunks merged by compaction may hold more.
 inline constexpr uint32_t kLongCountMarker = 0xffff;
@@ -65,9 +68,24 @@ inline uint64_t GetBigEndian(std::string_view in, size_t offset, int num_bytes) 
   return value;
 }
 
-// Parses the header of `chunk`. Returns false if it is truncated or of another version.
-inline bool ParseHeader(std::string_view chunk, uint32_t* num_samples, size_t* header_size) {
-  if (chunk.size() < kShortHeaderSize || static_cast<uint8_t>(chunk[0]) != kVersion) return false;
+// Start-timestamp codes (version 3), against the previous sample's start s (0 before the
+// first sample) and timestamp p: 0 the start is s (a cumulative series); 10 the start is p (a
+// delta series: each interval starts where the last ended; invalid on a chunk's first
+// sample); 110 the start is 0 (unknown); 111 a zigzag varint of start - timestamp follows.
+inline constexpr int kMaxStartCodeOnes = 3;
+
+// The version of a chunk ChunkEncoder writes (kVersion or kVersionWithStarts), or 0 for
+// anything else, an empty view included.
+inline uint8_t UnpackedVersion(std::string_view chunk) {
+  if (chunk.empty()) return 0;
+  const auto version = static_cast<uint8_t>(chunk[0]);
+  return version == kVersion || version == kVersionWithStarts ? version : 0;
+}
+
+// Parses the header of `chunk`. Returns false if it is truncated or not of `version`.
+inline bool ParseHeader(std::string_view chunk, uint8_t version, uint32_t* num_samples,
+                        size_t* header_size) {
+  if (chunk.size() < kShortHeaderSize || static_cast<uint8_t>(chunk[0]) != version) return false;
   *num_samples = static_cast<uint32_t>(GetBigEndian(chunk, 1, 2));
   *header_size = kShortHeaderSize;
   if (*num_samples == kLongCountMarker) {

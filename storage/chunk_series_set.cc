@@ -53,42 +53,66 @@ class MergingIterator : public model::SampleIterator {
   }
 
   model::Sample At() const override { return heads_[current_]; }
+  // The source of At() is still on that sample: Next() moves it on only when called again.
+  int64_t StartAt() const override { return sources_[current_]->StartAt(); }
   absl::Status status() const override { return status_; }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
     if (started_) return SampleIterator::AppendRemaining(out);  // partly read already
+    return AppendSources(out, nullptr);
+  }
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    if (started_) return SampleIterator::AppendRemainingWithStarts(out, starts);
+    return AppendSources(out, starts);
+  }
+
+ private:
+  // Each source is appended in turn; one that does not start after what is there already
+  // (rare: an out-of-order chunk) is merged in, the earlier sources winning equal timestamps.
+  // With `starts`, as AppendRemainingWithStarts.
+  absl::Status AppendSources(std::vector<model::Sample>* out, std::vector<int64_t>* starts) {
     started_ = true;
-    // Each source is appended in turn; one that does not start after what is there already
-    // (rare: an out-of-order chunk) is merged in, the earlier sources winning equal timestamps.
     const size_t base = out->size();
     std::vector<model::Sample> merged;
+    std::vector<int64_t> merged_starts;
     for (const std::unique_ptr<model::SampleIterator>& source : sources_) {
       const size_t from = out->size();
-      status_ = source->AppendRemaining(out);
+      status_ = starts != nullptr ? source->AppendRemainingWithStarts(out, starts)
+                                  : source->AppendRemaining(out);
       if (!status_.ok()) return status_;
       if (from == base || from == out->size() ||
           (*out)[from].timestamp_ms > (*out)[from - 1].timestamp_ms) {
         continue;
       }
+      // Starts past the end of `starts` are 0; none in the range leaves it as it is.
+      const bool with_starts = starts != nullptr && starts->size() > base;
+      auto take = [&](size_t i) {
+        merged.push_back((*out)[i]);
+        if (with_starts) merged_starts.push_back(i < starts->size() ? (*starts)[i] : 0);
+      };
       merged.clear();
-      const auto first = out->begin() + static_cast<std::ptrdiff_t>(base);
-      const auto mid = out->begin() + static_cast<std::ptrdiff_t>(from);
-      auto a = first, b = mid;
-      while (a != mid || b != out->end()) {
-        if (b == out->end() || (a != mid && a->timestamp_ms <= b->timestamp_ms)) {
-          if (b != out->end() && b->timestamp_ms == a->timestamp_ms) ++b;
-          merged.push_back(*a++);
+      merged_starts.clear();
+      const size_t end = out->size();
+      size_t a = base, b = from;
+      while (a != from || b != end) {
+        if (b == end || (a != from && (*out)[a].timestamp_ms <= (*out)[b].timestamp_ms)) {
+          if (b != end && (*out)[b].timestamp_ms == (*out)[a].timestamp_ms) ++b;
+          take(a++);
         } else {
-          merged.push_back(*b++);
+          take(b++);
         }
       }
       out->resize(base);
       out->insert(out->end(), merged.begin(), merged.end());
+      if (with_starts) {
+        starts->resize(base);
+        starts->insert(starts->end(), merged_starts.begin(), merged_starts.end());
+      }
     }
     return status_;
   }
 
- private:
   void Advance(size_t i) {
     has_[i] = sources_[i]->Next();
     if (has_[i]) {
@@ -127,12 +151,24 @@ class StoredChunksIterator : public model::SampleIterator {
   }
 
   model::Sample At() const override { return chunk_->At(); }
+  int64_t StartAt() const override { return chunk_->StartAt(); }
   absl::Status status() const override { return status_; }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
+    return AppendChunks(out, nullptr);
+  }
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    return AppendChunks(out, starts);
+  }
+
+ private:
+  // AppendRemaining, and AppendRemainingWithStarts with `starts`.
+  absl::Status AppendChunks(std::vector<model::Sample>* out, std::vector<int64_t>* starts) {
     while (status_.ok()) {
       if (chunk_ != nullptr) {
-        status_ = chunk_->AppendRemaining(out);
+        status_ = starts != nullptr ? chunk_->AppendRemainingWithStarts(out, starts)
+                                    : chunk_->AppendRemaining(out);
         chunk_.reset();
         if (!status_.ok()) break;
       }
@@ -141,7 +177,6 @@ class StoredChunksIterator : public model::SampleIterator {
     return status_;
   }
 
- private:
   // Positions on the next chunk overlapping the range; false at the end or on error.
   bool LoadNextChunk() {
     if (it_ == nullptr) {
@@ -218,6 +253,7 @@ class TombstoneFilter : public model::SampleIterator {
     return false;
   }
   model::Sample At() const override { return it_->At(); }
+  int64_t StartAt() const override { return it_->StartAt(); }
   absl::Status status() const override { return it_->status(); }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
@@ -227,6 +263,23 @@ class TombstoneFilter : public model::SampleIterator {
         std::remove_if(out->begin() + static_cast<std::ptrdiff_t>(from), out->end(),
                        [&](const model::Sample& s) { return IsDeleted(s.timestamp_ms); });
     out->erase(kept, out->end());
+    return status;
+  }
+
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    const size_t from = out->size();
+    const absl::Status status = it_->AppendRemainingWithStarts(out, starts);
+    // Compacts both in step; a start past the end of `starts` is 0.
+    size_t kept = from;
+    for (size_t i = from; i < out->size(); ++i) {
+      if (IsDeleted((*out)[i].timestamp_ms)) continue;
+      (*out)[kept] = (*out)[i];
+      if (kept < starts->size()) (*starts)[kept] = i < starts->size() ? (*starts)[i] : 0;
+      ++kept;
+    }
+    out->resize(kept);
+    if (starts->size() > kept) starts->resize(kept);
     return status;
   }
 
@@ -279,9 +332,14 @@ class ChunkSeries : public model::Series {
         : source_(std::move(source)), it_(std::move(it)) {}
     bool Next() override { return it_->Next(); }
     model::Sample At() const override { return it_->At(); }
+    int64_t StartAt() const override { return it_->StartAt(); }
     absl::Status status() const override { return it_->status(); }
     absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
       return it_->AppendRemaining(out);
+    }
+    absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                           std::vector<int64_t>* starts) override {
+      return it_->AppendRemainingWithStarts(out, starts);
     }
 
    private:

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "storage/chunk_decoder.h"
+#include "storage/chunk_format.h"
 #include "storage/keys.h"
 
 namespace kura::storage {
@@ -82,51 +83,64 @@ void Head::CloseChunk(HeadSeries* series) {
   closed.min_time_ms = series->chunk.min_time_ms();
   closed.max_time_ms = series->chunk.max_time_ms();
   chunk_bytes_ -= ChunkMemory(series->chunk);
+  const bool had_starts = series->chunk.has_starts();
   // Moved, not copied: the buffer is within an eighth of its size, and it is written out soon.
   closed.bytes = series->chunk.TakeBytes();
+  if (had_starts) series->chunk = ChunkEncoder::WithStarts();
   chunk_bytes_ += ChunkMemory(series->chunk);
   pending_bytes_ += HeapBytes(closed.bytes);
   pending_.push_back(std::move(closed));
 }
 
-void Head::Append(HeadSeries* series, const model::Sample& sample) {
+void Head::Append(HeadSeries* series, const model::Sample& sample, int64_t start_ms) {
   const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
-  if (series->chunk.num_samples() > 0 && (series->chunk.num_samples() >= max_samples_per_chunk_ ||
-                                          partition != series->chunk_partition)) {
+  if (series->chunk.num_samples() > 0 &&
+      (series->chunk.num_samples() >= max_samples_per_chunk_ ||
+       partition != series->chunk_partition || (start_ms != 0 && !series->chunk.has_starts()))) {
     CloseChunk(series);
   }
   if (series->chunk.num_samples() == 0) series->chunk_partition = partition;
   const int64_t before = ChunkMemory(series->chunk);
-  series->chunk.Append(sample.timestamp_ms, sample.value);
+  series->chunk.Append(sample.timestamp_ms, sample.value, start_ms);
   chunk_bytes_ += ChunkMemory(series->chunk) - before;
   series->newest = sample;
 }
 
-void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample) {
+void Head::InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int64_t start_ms) {
   const int64_t t = sample.timestamp_ms;
+  auto by_time = [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; };
   if (series->chunk.num_samples() > 0 && t >= series->chunk.min_time_ms()) {
     // At most max_samples_per_chunk samples: decoding and re-encoding them is cheap, and the
     // open chunk stays one ascending chunk. The encoder wrote these bytes; they decode.
     std::vector<model::Sample> samples;
-    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(series->chunk.bytes());
-    while (it->Next()) samples.push_back(it->At());
-    auto pos = std::lower_bound(
-        samples.begin(), samples.end(), t,
-        [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
+    std::vector<int64_t> starts;
+    // Dropped: bytes this encoder wrote decode, as the comment above says.
+    NewChunkIterator(series->chunk.bytes())
+        ->AppendRemainingWithStarts(&samples, &starts)
+        .IgnoreError();
+    auto pos = std::lower_bound(samples.begin(), samples.end(), t, by_time);
     if (pos != samples.end() && pos->timestamp_ms == t) return;
+    const size_t index = static_cast<size_t>(pos - samples.begin());
     samples.insert(pos, sample);
-    ChunkEncoder rebuilt;
-    for (const model::Sample& s : samples) rebuilt.Append(s.timestamp_ms, s.value);
+    if (start_ms != 0 || !starts.empty()) {
+      starts.resize(samples.size() - 1, 0);
+      starts.insert(starts.begin() + static_cast<std::ptrdiff_t>(index), start_ms);
+    }
+    ChunkEncoder rebuilt =
+        series->chunk.has_starts() || start_ms != 0 ? ChunkEncoder::WithStarts() : ChunkEncoder();
+    for (size_t i = 0; i < samples.size(); ++i) {
+      rebuilt.Append(samples[i].timestamp_ms, samples[i].value, i < starts.size() ? starts[i] : 0);
+    }
     chunk_bytes_ += ChunkMemory(rebuilt) - ChunkMemory(series->chunk);
     series->chunk = std::move(rebuilt);
     return;
   }
-  std::vector<model::Sample>& buffer = series->out_of_order;
-  auto pos =
-      std::lower_bound(buffer.begin(), buffer.end(), t,
-                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
-  if (pos != buffer.end() && pos->timestamp_ms == t) return;
-  buffer.insert(pos, sample);
+  std::vector<OutOfOrderSample>& buffer = series->out_of_order;
+  auto pos = std::lower_bound(
+      buffer.begin(), buffer.end(), t,
+      [](const OutOfOrderSample& s, int64_t time) { return s.sample.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->sample.timestamp_ms == t) return;
+  buffer.insert(pos, {sample, start_ms});
   ++num_out_of_order_;
 }
 
@@ -142,12 +156,12 @@ void Head::CloseChunksBefore(int64_t partition) {
 
 int64_t Head::memory_bytes() const {
   return series_bytes_ + chunk_bytes_ + pending_bytes_ +
-         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+         num_out_of_order_ * static_cast<int64_t>(sizeof(OutOfOrderSample));
 }
 
 int64_t Head::chunk_memory_bytes() const {
   return chunk_bytes_ + pending_bytes_ +
-         num_out_of_order_ * static_cast<int64_t>(sizeof(model::Sample));
+         num_out_of_order_ * static_cast<int64_t>(sizeof(OutOfOrderSample));
 }
 
 std::vector<HeadSeries*> Head::SeriesWithOutOfOrder() {
@@ -179,13 +193,17 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
     return true;
   }
   std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+  if (series->chunk.num_samples() == 0 &&
+      chunk_format::UnpackedVersion(chunk) == chunk_format::kVersionWithStarts) {
+    series->chunk = ChunkEncoder::WithStarts();
+  }
   while (it->Next()) {
     const model::Sample sample = it->At();
     if (series->chunk.num_samples() == 0) {
       series->chunk_partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
     }
     const int64_t before = ChunkMemory(series->chunk);
-    series->chunk.Append(sample.timestamp_ms, sample.value);
+    series->chunk.Append(sample.timestamp_ms, sample.value, it->StartAt());
     chunk_bytes_ += ChunkMemory(series->chunk) - before;
     series->newest = sample;
   }
@@ -195,11 +213,11 @@ bool Head::RestoreOpenChunk(HeadSeries* series, std::string_view chunk) {
 std::optional<double> Head::FindSample(const HeadSeries& series, int64_t timestamp_ms,
                                        bool* older) const {
   *older = false;
-  const std::vector<model::Sample>& buffer = series.out_of_order;
-  auto pos =
-      std::lower_bound(buffer.begin(), buffer.end(), timestamp_ms,
-                       [](const model::Sample& s, int64_t time) { return s.timestamp_ms < time; });
-  if (pos != buffer.end() && pos->timestamp_ms == timestamp_ms) return pos->value;
+  const std::vector<OutOfOrderSample>& buffer = series.out_of_order;
+  auto pos = std::lower_bound(
+      buffer.begin(), buffer.end(), timestamp_ms,
+      [](const OutOfOrderSample& s, int64_t time) { return s.sample.timestamp_ms < time; });
+  if (pos != buffer.end() && pos->sample.timestamp_ms == timestamp_ms) return pos->sample.value;
   int64_t head_min_time = INT64_MAX;
   for (const ClosedChunk& closed : pending_) {
     if (closed.ref != series.ref) continue;
@@ -233,11 +251,15 @@ void Head::CopyChunks(uint64_t ref, int64_t min_time_ms, int64_t max_time_ms,
       chunk.min_time_ms() <= max_time_ms) {
     out->emplace_back(chunk.bytes());
   }
-  const std::vector<model::Sample>& buffer = it->second->out_of_order;
-  if (!buffer.empty() && buffer.back().timestamp_ms >= min_time_ms &&
-      buffer.front().timestamp_ms <= max_time_ms) {
-    ChunkEncoder encoded;
-    for (const model::Sample& s : buffer) encoded.Append(s.timestamp_ms, s.value);
+  const std::vector<OutOfOrderSample>& buffer = it->second->out_of_order;
+  if (!buffer.empty() && buffer.back().sample.timestamp_ms >= min_time_ms &&
+      buffer.front().sample.timestamp_ms <= max_time_ms) {
+    const bool with_starts = std::any_of(buffer.begin(), buffer.end(),
+                                         [](const OutOfOrderSample& s) { return s.start_ms != 0; });
+    ChunkEncoder encoded = with_starts ? ChunkEncoder::WithStarts() : ChunkEncoder();
+    for (const OutOfOrderSample& s : buffer) {
+      encoded.Append(s.sample.timestamp_ms, s.sample.value, s.start_ms);
+    }
     out->emplace_back(encoded.bytes());
   }
 }

@@ -20,6 +20,12 @@
 
 namespace kura::storage {
 
+// A sample older than its series' open chunk, waiting in the head, with its start timestamp.
+struct OutOfOrderSample {
+  model::Sample sample;
+  int64_t start_ms = 0;  // 0: unknown
+};
+
 struct HeadSeries {
   uint64_t ref = 0;
   ChunkEncoder chunk;  // the open chunk; may be empty
@@ -29,8 +35,9 @@ struct HeadSeries {
   // Postings of this series exist for every partition up to this one.
   int64_t indexed_partition = INT64_MIN;
   // Out-of-order samples older than the open chunk, not yet merged into the written chunks;
-  // ascending, unique timestamps.
-  std::vector<model::Sample> out_of_order;
+  // ascending, unique timestamps. Their starts are held with each: they are few (at most
+  // kOutOfOrderFlushSamples in the head), series are many.
+  std::vector<OutOfOrderSample> out_of_order;
 };
 
 // A series' canonical labels with their hash (model::Labels::Hash), computed once per request
@@ -79,12 +86,15 @@ class Head {
   HeadSeries* Create(uint64_t ref, std::string_view canonical_labels);
   HeadSeries* Create(uint64_t ref, model::CanonicalLabels canonical_labels);
 
-  // REQUIRES: sample.timestamp_ms > the series' newest timestamp.
-  void Append(HeadSeries* series, const model::Sample& sample);
+  // REQUIRES: sample.timestamp_ms > the series' newest timestamp. A nonzero `start_ms` (the
+  // sample's start timestamp) closes an open chunk that stores none (version 1) first; the
+  // chunk after one that stores starts stores them too, so a series whose starts are only
+  // sometimes unknown is not cut into short chunks.
+  void Append(HeadSeries* series, const model::Sample& sample, int64_t start_ms = 0);
   // Adds a sample older than the series' newest, accepted within the out-of-order window: into
   // the open chunk (re-encoded) when it lies in the open chunk's range, else into
   // series->out_of_order. A timestamp the head already holds is left as it is.
-  void InsertOutOfOrder(HeadSeries* series, const model::Sample& sample);
+  void InsertOutOfOrder(HeadSeries* series, const model::Sample& sample, int64_t start_ms = 0);
   // The series holding out-of-order samples, and their total.
   std::vector<HeadSeries*> SeriesWithOutOfOrder();
   int64_t num_out_of_order() const { return num_out_of_order_; }

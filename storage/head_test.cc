@@ -1,9 +1,12 @@
 #include "storage/head.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "storage/chunk_decoder.h"
 
 namespace kura::storage {
 namespace {
@@ -21,6 +24,71 @@ TEST(HeadTest, CutsChunksAtSizeAndPartition) {
   EXPECT_EQ(head.pending()[1].partition, 0);
   EXPECT_EQ(series->chunk_partition, 1);
   EXPECT_EQ(series->newest->timestamp_ms, 120);
+}
+
+TEST(HeadTest, AStartTimestampCutsAChunkWithoutStartsOnce) {
+  Head head(/*max_samples_per_chunk=*/4, /*partition_length_ms=*/1000);
+  HeadSeries* series = head.Create(1, "a");
+  head.Append(series, {10, 1});
+  head.Append(series, {20, 2});
+  EXPECT_FALSE(series->chunk.has_starts());
+  // The first known start closes the version-1 chunk.
+  head.Append(series, {30, 3}, 5);
+  ASSERT_EQ(head.pending().size(), 1u);
+  EXPECT_EQ(head.pending()[0].max_time_ms, 20);
+  EXPECT_TRUE(series->chunk.has_starts());
+  // Unknown starts after it do not cut, nor do known ones in the next chunk: a series whose
+  // starts are only sometimes known keeps full chunks.
+  head.Append(series, {40, 4});
+  head.Append(series, {50, 5}, 5);
+  head.Append(series, {60, 6}, 0);
+  EXPECT_EQ(head.pending().size(), 1u);
+  head.Append(series, {70, 7}, 0);
+  ASSERT_EQ(head.pending().size(), 2u);  // cut at 4 samples: 30..60
+  head.Append(series, {80, 8}, 9);
+  EXPECT_EQ(head.pending().size(), 2u);
+  EXPECT_TRUE(series->chunk.has_starts());
+
+  std::vector<std::string> chunks;
+  head.CopyChunks(1, 0, 1000, &chunks);
+  ASSERT_EQ(chunks.size(), 3u);
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (const std::string& chunk : chunks) {
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+    while (it->Next()) got.emplace_back(it->At().timestamp_ms, it->StartAt());
+  }
+  const std::vector<std::pair<int64_t, int64_t>> want = {{10, 0}, {20, 0}, {30, 5}, {40, 0},
+                                                         {50, 5}, {60, 0}, {70, 0}, {80, 9}};
+  EXPECT_EQ(got, want);
+}
+
+TEST(HeadTest, OutOfOrderSamplesKeepTheirStarts) {
+  Head head(/*max_samples_per_chunk=*/10, /*partition_length_ms=*/1000);
+  HeadSeries* series = head.Create(1, "a");
+  for (int64_t t = 100; t <= 140; t += 10) head.Append(series, {t, 1});
+  EXPECT_FALSE(series->chunk.has_starts());
+  // Into the open chunk, which becomes version 3; and before it, into the buffer.
+  head.InsertOutOfOrder(series, {115, 2}, 7);
+  EXPECT_TRUE(series->chunk.has_starts());
+  head.InsertOutOfOrder(series, {50, 3});
+  head.InsertOutOfOrder(series, {60, 4}, 8);
+  head.InsertOutOfOrder(series, {40, 5});
+  ASSERT_EQ(series->out_of_order.size(), 3u);
+  EXPECT_EQ(series->out_of_order[2].start_ms, 8);
+
+  std::vector<std::string> chunks;
+  head.CopyChunks(1, 0, 1000, &chunks);
+  ASSERT_EQ(chunks.size(), 2u);  // open chunk, then the buffer as one
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (const std::string& chunk : chunks) {
+    std::unique_ptr<model::SampleIterator> it = NewChunkIterator(chunk);
+    while (it->Next()) got.emplace_back(it->At().timestamp_ms, it->StartAt());
+  }
+  const std::vector<std::pair<int64_t, int64_t>> want = {
+      {100, 0}, {110, 0}, {115, 7}, {120, 0}, {130, 0}, {140, 0}, {40, 0}, {50, 0}, {60, 8}};
+  EXPECT_EQ(got, want);
+  head.ClearOutOfOrder(series);
+  EXPECT_EQ(head.num_out_of_order(), 0);
 }
 
 TEST(HeadTest, FindSampleLooksInPendingAndOpenChunks) {

@@ -54,6 +54,23 @@ bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
 }
 
+// Sorts samples by time, stably, with their parallel start timestamps.
+void SortWithStarts(WalSamples* samples, std::vector<int64_t>* starts) {
+  std::vector<size_t> order(samples->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return (*samples)[a].timestamp_ms < (*samples)[b].timestamp_ms;
+  });
+  WalSamples sorted_samples(samples->size());
+  std::vector<int64_t> sorted_starts(starts->size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    sorted_samples[i] = (*samples)[order[i]];
+    sorted_starts[i] = (*starts)[order[i]];
+  }
+  *samples = std::move(sorted_samples);
+  *starts = std::move(sorted_starts);
+}
+
 }  // namespace
 
 Node::Rep::~Rep() {
@@ -135,6 +152,12 @@ absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
   positions.reserve(batch.series.size());
   for (const model::TimeSeries& series : batch.series) {
     if (series.samples.empty()) continue;
+    const std::vector<int64_t>& series_starts = series.start_timestamps_ms;
+    if (!series_starts.empty() && series_starts.size() != series.samples.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("series ", series.labels.ToString(), " has ",
+                                                     series.samples.size(), " samples but ",
+                                                     series_starts.size(), " start timestamps"));
+    }
     SeriesWrite& candidate = writes->emplace_back();
     candidate.canonical = {series.labels.CanonicalView(), series.labels.Hash()};
     auto [it, inserted] = positions.try_emplace(candidate.canonical, writes->size() - 1);
@@ -143,28 +166,47 @@ absl::Status Node::Rep::Merge(const model::WriteBatch& batch,
     } else {
       writes->pop_back();  // a repeated series: its samples join the first occurrence
     }
-    WalSamples& samples = (*writes)[it->second].samples;
-    samples.insert(samples.end(), series.samples.begin(), series.samples.end());
+    SeriesWrite& write = (*writes)[it->second];
+    // Starts are kept only when one is known: all zeros is the same as none.
+    const bool any_start = std::any_of(series_starts.begin(), series_starts.end(),
+                                       [](int64_t start) { return start != 0; });
+    if (any_start || !write.starts.empty()) {
+      write.starts.resize(write.samples.size(), 0);
+      if (any_start) {
+        write.starts.insert(write.starts.end(), series_starts.begin(), series_starts.end());
+      } else {
+        write.starts.resize(write.samples.size() + series.samples.size(), 0);
+      }
+    }
+    write.samples.insert(write.samples.end(), series.samples.begin(), series.samples.end());
   }
   for (SeriesWrite& write : *writes) {
     WalSamples& samples = write.samples;
+    std::vector<int64_t>& starts = write.starts;
     auto by_time = [](const model::Sample& a, const model::Sample& b) {
       return a.timestamp_ms < b.timestamp_ms;
     };
     if (!std::is_sorted(samples.begin(), samples.end(), by_time)) {
-      std::stable_sort(samples.begin(), samples.end(), by_time);
+      if (starts.empty()) {
+        std::stable_sort(samples.begin(), samples.end(), by_time);
+      } else {
+        SortWithStarts(&samples, &starts);
+      }
     }
     size_t kept = 0;
     for (size_t i = 0; i < samples.size(); ++i) {
       if (kept > 0 && samples[kept - 1].timestamp_ms == samples[i].timestamp_ms) {
+        // A resend is recognised by its value; the first sample's start is kept.
         if (SameBits(samples[kept - 1].value, samples[i].value)) continue;
         return absl::InvalidArgumentError(
             absl::StrCat("duplicate sample for timestamp ", samples[i].timestamp_ms,
                          " with different values in series ", write.labels->ToString()));
       }
+      if (!starts.empty()) starts[kept] = starts[i];
       samples[kept++] = samples[i];
     }
     samples.resize(kept);
+    if (!starts.empty()) starts.resize(kept);
   }
   return absl::OkStatus();
 }
@@ -228,9 +270,12 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
   if (!write->newest.has_value()) return absl::OkStatus();
   const int64_t newest = write->newest->timestamp_ms;
   const int64_t window_ms = absl::ToInt64Milliseconds(options_.out_of_order_window);
+  std::vector<int64_t>& starts = write->starts;
   size_t kept = 0;
-  for (const model::Sample& sample : samples) {
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const model::Sample sample = samples[i];
     if (sample.timestamp_ms > newest) {
+      if (!starts.empty()) starts[kept] = starts[i];
       samples[kept++] = sample;
       continue;
     }
@@ -238,6 +283,7 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
     if (stored.has_value() && SameBits(*stored, sample.value)) continue;
     if (!stored.has_value() && window_ms > 0 && sample.timestamp_ms >= newest - window_ms) {
       write->out_of_order.push_back(sample);
+      if (!starts.empty()) write->out_of_order_starts.push_back(starts[i]);
       continue;
     }
     ++stats_.out_of_order_samples;
@@ -254,6 +300,7 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
         " in series ", write->labels->ToString()));
   }
   samples.resize(kept);
+  if (!starts.empty()) starts.resize(kept);
   return absl::OkStatus();
 }
 
@@ -289,8 +336,15 @@ void Node::Rep::ApplyToHead(SeriesWrite* write) {
     series = head_.Create(*write->ref, write->labels->Canonical());
     series->newest = write->newest;
   }
-  for (const model::Sample& sample : write->samples) head_.Append(series, sample);
-  for (const model::Sample& sample : write->out_of_order) head_.InsertOutOfOrder(series, sample);
+  const std::vector<int64_t>& starts = write->starts;
+  for (size_t i = 0; i < write->samples.size(); ++i) {
+    head_.Append(series, write->samples[i], starts.empty() ? 0 : starts[i]);
+  }
+  const std::vector<int64_t>& out_of_order_starts = write->out_of_order_starts;
+  for (size_t i = 0; i < write->out_of_order.size(); ++i) {
+    head_.InsertOutOfOrder(series, write->out_of_order[i],
+                           out_of_order_starts.empty() ? 0 : out_of_order_starts[i]);
+  }
   if (!write->samples.empty()) {
     const int64_t partition = PartitionOf(write->samples.back().timestamp_ms, partition_length_ms_);
     series->indexed_partition = std::max(series->indexed_partition, partition);
@@ -326,8 +380,10 @@ absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
       ++created;
     }
     AddPostings(write, &wb);
-    if (!write.samples.empty()) wal_series.push_back({*write.ref, write.samples});
-    if (!write.out_of_order.empty()) wal_out_of_order.push_back({*write.ref, write.out_of_order});
+    if (!write.samples.empty()) wal_series.push_back({*write.ref, write.samples, write.starts});
+    if (!write.out_of_order.empty()) {
+      wal_out_of_order.push_back({*write.ref, write.out_of_order, write.out_of_order_starts});
+    }
   }
   if (wb.Count() > 0) {
     RETURN_IF_ERROR(

@@ -19,6 +19,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/chunk_decoder.h"
 #include "storage/chunk_encoder.h"
+#include "storage/chunk_format.h"
 #include "storage/keys.h"
 #include "storage/node_rep.h"
 #include "storage/rocksdb_status.h"
@@ -201,13 +202,17 @@ absl::Status Node::Rep::CleanPartition(uint64_t ref, const model::Labels& labels
       ++chunks_left;
       continue;
     }
-    ChunkEncoder rewritten;
+    // A chunk with start timestamps keeps them.
+    ChunkEncoder rewritten =
+        chunk_format::UnpackedVersion(bytes) == chunk_format::kVersionWithStarts
+            ? ChunkEncoder::WithStarts()
+            : ChunkEncoder();
     std::unique_ptr<model::SampleIterator> samples =
         timestamp_columns_.NewIterator(partition, bytes);
     while (samples->Next()) {
       const model::Sample sample = samples->At();
       if (!IsDeleted(deleted, sample.timestamp_ms)) {
-        rewritten.Append(sample.timestamp_ms, sample.value);
+        rewritten.Append(sample.timestamp_ms, sample.value, samples->StartAt());
       }
     }
     RETURN_IF_ERROR(samples->status());

@@ -1,7 +1,8 @@
 // Node::Rep's compaction of closed partitions: once no sample can arrive in a partition any
 // more, each series' chunks there are merged into one chunk, re-encoded as a packed chunk
 // (storage/packed_chunk.h) when that is smaller, and the partition's key range is compacted
-// so the old chunks leave the disk.
+// so the old chunks leave the disk. A series with start timestamps there is merged into
+// chunks of version 3 instead: packed chunks hold none.
 
 #include <algorithm>
 #include <bit>
@@ -61,6 +62,36 @@ std::string SmallestEncoding(absl::Span<const model::Sample> samples,
   }
   if (!it->status().ok() || i != samples.size()) return std::string(encoder.bytes());
   return packed;
+}
+
+// Encodes samples with start timestamps as version-3 chunks of up to
+// kCompactedChunkMaxSamples, into `out`. False if one would not decode back to the very same
+// samples and starts (then nothing may replace the old chunks).
+bool EncodeWithStarts(absl::Span<const model::Sample> samples, absl::Span<const int64_t> starts,
+                      std::vector<std::string>* out) {
+  for (size_t begin = 0; begin < samples.size(); begin += kCompactedChunkMaxSamples) {
+    const size_t end = std::min(samples.size(), begin + kCompactedChunkMaxSamples);
+    ChunkEncoder encoder = ChunkEncoder::WithStarts();
+    for (size_t i = begin; i < end; ++i) {
+      encoder.Append(samples[i].timestamp_ms, samples[i].value, i < starts.size() ? starts[i] : 0);
+    }
+    std::vector<model::Sample> decoded;
+    std::vector<int64_t> decoded_starts;
+    const absl::Status decoded_status =
+        NewChunkIterator(encoder.bytes())->AppendRemainingWithStarts(&decoded, &decoded_starts);
+    if (!decoded_status.ok() || decoded.size() != end - begin) return false;
+    for (size_t i = begin; i < end; ++i) {
+      const model::Sample& got = decoded[i - begin];
+      const int64_t got_start = i - begin < decoded_starts.size() ? decoded_starts[i - begin] : 0;
+      if (got.timestamp_ms != samples[i].timestamp_ms ||
+          std::bit_cast<uint64_t>(got.value) != std::bit_cast<uint64_t>(samples[i].value) ||
+          got_start != (i < starts.size() ? starts[i] : 0)) {
+        return false;
+      }
+    }
+    out->push_back(encoder.TakeBytes());
+  }
+  return true;
 }
 
 }  // namespace
@@ -205,10 +236,24 @@ absl::Status Node::Rep::MergePartitionChunks(int64_t partition, uint64_t ref,
   // Chunks of a series do not overlap and come in time order: their samples in key order are
   // ascending.
   std::vector<model::Sample> samples;
+  std::vector<int64_t> starts;  // parallel to samples, or shorter: the rest are 0
   for (const std::string& chunk : chunks) {
     std::unique_ptr<model::SampleIterator> it = timestamp_columns_.NewIterator(partition, chunk);
-    while (it->Next()) samples.push_back(it->At());
-    RETURN_IF_ERROR(it->status());
+    RETURN_IF_ERROR(it->AppendRemainingWithStarts(&samples, &starts));
+  }
+  // Packed chunks (version 2) have no start column: a series with a start timestamp in the
+  // partition is merged into version-3 chunks instead, or left as it is when it has one.
+  if (std::any_of(starts.begin(), starts.end(), [](int64_t start) { return start != 0; })) {
+    if (chunks.size() == 1) return absl::OkStatus();
+    std::vector<std::string> merged;
+    if (!EncodeWithStarts(samples, starts, &merged)) return absl::OkStatus();
+    for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
+    for (const std::string& bytes : merged) {
+      ChunkMeta meta;
+      RETURN_IF_ERROR(ReadChunkMeta(bytes, &meta));
+      batch->Put(chunks_, ChunkKey(partition, ref, meta.min_time_ms), bytes).PermitUncheckedError();
+    }
+    return absl::OkStatus();
   }
   for (const std::string& key : keys) batch->Delete(chunks_, key).PermitUncheckedError();
   for (size_t begin = 0; begin < samples.size(); begin += kCompactedChunkMaxSamples) {

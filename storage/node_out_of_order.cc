@@ -27,21 +27,22 @@ absl::Status Node::Rep::FlushOutOfOrder() {
   return absl::OkStatus();
 }
 
-absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::Sample>& samples) {
+absl::Status Node::Rep::MergeIntoChunks(uint64_t ref,
+                                        const std::vector<OutOfOrderSample>& samples) {
   const int64_t retention_min_time_ms = ReadableMinTime(INT64_MIN);
   rocksdb::WriteBatch wb;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), chunks_));
   for (size_t begin = 0; begin < samples.size();) {
-    const int64_t partition = PartitionOf(samples[begin].timestamp_ms, partition_length_ms_);
+    const int64_t partition = PartitionOf(samples[begin].sample.timestamp_ms, partition_length_ms_);
     size_t end = begin;
     while (end < samples.size() &&
-           PartitionOf(samples[end].timestamp_ms, partition_length_ms_) == partition) {
+           PartitionOf(samples[end].sample.timestamp_ms, partition_length_ms_) == partition) {
       ++end;
     }
-    const int64_t min_time_ms = samples[begin].timestamp_ms;
-    const int64_t max_time_ms = samples[end - 1].timestamp_ms;
+    const int64_t min_time_ms = samples[begin].sample.timestamp_ms;
+    const int64_t max_time_ms = samples[end - 1].sample.timestamp_ms;
     // The new samples first: of equal timestamps the first is kept, and both hold one value.
-    std::vector<model::Sample> merged(samples.begin() + begin, samples.begin() + end);
+    std::vector<OutOfOrderSample> merged(samples.begin() + begin, samples.begin() + end);
     begin = end;
     if (max_time_ms < retention_min_time_ms) continue;  // its partition is dropped
     // Every written chunk of the partition overlapping the new samples' span is merged, so the
@@ -54,21 +55,25 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
       if (meta.max_time_ms < min_time_ms) continue;
       std::unique_ptr<model::SampleIterator> chunk =
           timestamp_columns_.NewIterator(partition, it->value().ToStringView());
-      while (chunk->Next()) merged.push_back(chunk->At());
+      while (chunk->Next()) merged.push_back({chunk->At(), chunk->StartAt()});
       RETURN_IF_ERROR(chunk->status());
       wb.Delete(chunks_, it->key()).PermitUncheckedError();
     }
     RETURN_IF_ERROR(FromRocksDB(it->status(), "reading chunks"));
     std::stable_sort(merged.begin(), merged.end(),
-                     [](const model::Sample& a, const model::Sample& b) {
-                       return a.timestamp_ms < b.timestamp_ms;
+                     [](const OutOfOrderSample& a, const OutOfOrderSample& b) {
+                       return a.sample.timestamp_ms < b.sample.timestamp_ms;
                      });
     merged.erase(std::unique(merged.begin(), merged.end(),
-                             [](const model::Sample& a, const model::Sample& b) {
-                               return a.timestamp_ms == b.timestamp_ms;
+                             [](const OutOfOrderSample& a, const OutOfOrderSample& b) {
+                               return a.sample.timestamp_ms == b.sample.timestamp_ms;
                              }),
                  merged.end());
-    ChunkEncoder chunk;
+    // With any start known, every chunk written back stores starts.
+    const bool with_starts = std::any_of(merged.begin(), merged.end(),
+                                         [](const OutOfOrderSample& m) { return m.start_ms != 0; });
+    auto new_chunk = [&] { return with_starts ? ChunkEncoder::WithStarts() : ChunkEncoder(); };
+    ChunkEncoder chunk = new_chunk();
     auto put = [&] {
       const std::string_view bytes = chunk.bytes();
       wb.Put(chunks_, ChunkKey(partition, ref, chunk.min_time_ms()),
@@ -76,12 +81,12 @@ absl::Status Node::Rep::MergeIntoChunks(uint64_t ref, const std::vector<model::S
           .PermitUncheckedError();
       ++stats_.chunks_written;
     };
-    for (const model::Sample& sample : merged) {
+    for (const OutOfOrderSample& m : merged) {
       if (chunk.num_samples() >= options_.max_samples_per_chunk) {
         put();
-        chunk = ChunkEncoder();
+        chunk = new_chunk();
       }
-      chunk.Append(sample.timestamp_ms, sample.value);
+      chunk.Append(m.sample.timestamp_ms, m.sample.value, m.start_ms);
     }
     if (chunk.num_samples() > 0) put();
   }

@@ -43,12 +43,13 @@ absl::Status Node::Rep::ReplayRecord(std::string_view record) {
   }
   for (const WalSeriesSamples& entry : entries) {
     ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
-    for (const model::Sample& sample : entry.samples) {
+    for (size_t i = 0; i < entry.samples.size(); ++i) {
+      const model::Sample& sample = entry.samples[i];
       // Samples up to the newest are already in a written or checkpointed chunk.
       if (series->newest.has_value() && sample.timestamp_ms <= series->newest->timestamp_ms) {
         continue;
       }
-      head_.Append(series, sample);
+      head_.Append(series, sample, entry.starts.empty() ? 0 : entry.starts[i]);
       const int64_t partition = PartitionOf(sample.timestamp_ms, partition_length_ms_);
       series->indexed_partition = std::max(series->indexed_partition, partition);
       newest_partition_ = std::max(newest_partition_, partition);
@@ -59,8 +60,8 @@ absl::Status Node::Rep::ReplayRecord(std::string_view record) {
   // as the same sample.
   for (const WalSeriesSamples& entry : out_of_order) {
     ASSIGN_OR_RETURN(HeadSeries * series, LoadHeadSeries(entry.ref));
-    for (const model::Sample& sample : entry.samples) {
-      head_.InsertOutOfOrder(series, sample);
+    for (size_t i = 0; i < entry.samples.size(); ++i) {
+      head_.InsertOutOfOrder(series, entry.samples[i], entry.starts.empty() ? 0 : entry.starts[i]);
       ++stats_.wal_replayed_samples;
     }
   }

@@ -79,10 +79,13 @@ struct SeriesWrite {
   const model::Labels* labels = nullptr;
   CanonicalLabelsView canonical;  // into *labels, which the caller's batch keeps alive
   WalSamples samples;           // sorted and validated: only new samples remain
+  // Empty (every start 0, nearly every series), or the samples' start timestamps, one each.
+  std::vector<int64_t> starts;
   HeadSeries* head = nullptr;   // null when the series is not in the head
   std::optional<uint64_t> ref;  // unset for a series never written
   std::optional<model::Sample> newest;
   WalSamples out_of_order;  // older than newest, within the out-of-order window; sorted
+  std::vector<int64_t> out_of_order_starts;  // as `starts`, for `out_of_order`
 };
 
 class Node::Rep {
@@ -154,7 +157,7 @@ class Node::Rep {
   absl::Status FlushPendingChunks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // node_out_of_order.cc: merges the head's out-of-order samples into the written chunks.
   absl::Status FlushOutOfOrder() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status MergeIntoChunks(uint64_t ref, const std::vector<model::Sample>& samples)
+  absl::Status MergeIntoChunks(uint64_t ref, const std::vector<OutOfOrderSample>& samples)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records the outcome of a write's disk I/O for WriteHealth and returns it.
   absl::Status SetWriteHealth(absl::Status status) {

@@ -211,6 +211,11 @@ class PackedChunkIterator final : public model::SampleIterator {
     next_ = samples_.size();
     return status_;
   }
+  // Version 2 has no start timestamps (compaction packs no series that has them).
+  absl::Status AppendRemainingWithStarts(std::vector<model::Sample>* out,
+                                         std::vector<int64_t>* starts) override {
+    return AppendRemaining(out);
+  }
 
  private:
   absl::Status Decode(std::string_view chunk, const TimestampColumn* timestamps);

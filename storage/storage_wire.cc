@@ -1,5 +1,6 @@
 #include "storage/storage_wire.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -54,6 +55,18 @@ void EncodeWriteSeries(const model::TimeSeries& series, const std::string& canon
     out->add_values(sample.value);
     prev = t;
   }
+  const std::vector<int64_t>& starts = series.start_timestamps_ms;
+  if (starts.empty() ||
+      std::all_of(starts.begin(), starts.end(), [](int64_t start) { return start == 0; })) {
+    return;
+  }
+  out->mutable_start_deltas_ms()->Reserve(static_cast<int>(starts.size()));
+  uint64_t prev_start = 0;
+  for (const int64_t start : starts) {
+    const auto s = static_cast<uint64_t>(start);
+    out->add_start_deltas_ms(static_cast<int64_t>(s - prev_start));
+    prev_start = s;
+  }
 }
 
 void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* request) {
@@ -83,6 +96,18 @@ absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& req
       t += static_cast<uint64_t>(in.timestamp_deltas_ms(j));
       out.samples[static_cast<size_t>(j)] = {static_cast<int64_t>(t), in.values(j)};
     }
+    if (in.start_deltas_ms_size() == 0) continue;
+    if (in.start_deltas_ms_size() != in.values_size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("series ", out.labels.ToString(), " has ", in.values_size(), " samples but ",
+                       in.start_deltas_ms_size(), " start timestamps"));
+    }
+    out.start_timestamps_ms.resize(static_cast<size_t>(in.start_deltas_ms_size()));
+    uint64_t start = 0;
+    for (int j = 0; j < in.start_deltas_ms_size(); ++j) {
+      start += static_cast<uint64_t>(in.start_deltas_ms(j));
+      out.start_timestamps_ms[static_cast<size_t>(j)] = static_cast<int64_t>(start);
+    }
   }
   return batch;
 }
@@ -110,12 +135,17 @@ absl::Status EncodeChunks(model::SampleIterator* it, int max_samples_per_chunk,
                           std::vector<std::string>* chunks) {
   ChunkEncoder encoder;
   while (it->Next()) {
-    if (encoder.num_samples() >= max_samples_per_chunk) {
-      chunks->emplace_back(encoder.bytes());
-      encoder = ChunkEncoder();
-    }
     const model::Sample sample = it->At();
-    encoder.Append(sample.timestamp_ms, sample.value);
+    const int64_t start_ms = it->StartAt();
+    // As the head does: a nonzero start cuts a chunk without starts, and the chunks after one
+    // with starts have them too.
+    if (encoder.num_samples() >= max_samples_per_chunk ||
+        (start_ms != 0 && encoder.num_samples() > 0 && !encoder.has_starts())) {
+      const bool had_starts = encoder.has_starts();
+      chunks->push_back(encoder.TakeBytes());
+      if (had_starts) encoder = ChunkEncoder::WithStarts();
+    }
+    encoder.Append(sample.timestamp_ms, sample.value, start_ms);
   }
   if (encoder.num_samples() > 0) chunks->emplace_back(encoder.bytes());
   return it->status();

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "storage/bit_stream.h"
 #include "storage/keys.h"
 
 namespace kura::storage {
@@ -26,6 +27,8 @@ namespace {
 constexpr char kWalRecordVersion = 1;
 // The same, followed by a second list: the write's out-of-order samples.
 constexpr char kWalRecordWithOutOfOrderVersion = 2;
+// Both lists, each series followed by its samples' start timestamps.
+constexpr char kWalRecordWithStartsVersion = 3;
 constexpr size_t kHeaderBytes = 8;  // length, CRC
 constexpr size_t kMaxRecordBytes = size_t{1} << 30;
 
@@ -84,7 +87,8 @@ bool SyncDirectory(const std::string& dir) {
 
 namespace {
 
-void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, std::string* dst) {
+void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, bool with_starts,
+                      std::string* dst) {
   PutVarint64(dst, series.size());
   for (const WalSeriesSamples& s : series) {
     PutVarint64(dst, s.ref);
@@ -93,10 +97,36 @@ void EncodeSeriesList(absl::Span<const WalSeriesSamples> series, std::string* ds
       PutInt64BE(dst, sample.timestamp_ms);
       PutUint64BE(dst, std::bit_cast<uint64_t>(sample.value));
     }
+    if (!with_starts) continue;
+    // A count of 0 or one per sample; each start as its zigzag difference (wrapping) from its
+    // sample's timestamp, a few bytes for the usual start an interval or an uptime earlier.
+    const bool has_starts = s.starts.size() == s.samples.size() && !s.starts.empty();
+    PutVarint64(dst, has_starts ? s.starts.size() : 0);
+    if (!has_starts) continue;
+    for (size_t i = 0; i < s.samples.size(); ++i) {
+      PutVarint64(dst, ZigzagEncode(
+                           static_cast<int64_t>(static_cast<uint64_t>(s.starts[i]) -
+                                                static_cast<uint64_t>(s.samples[i].timestamp_ms))));
+    }
   }
 }
 
-bool DecodeSeriesList(std::string_view* in, std::vector<WalSeriesSamples>* out) {
+bool DecodeStarts(std::string_view* in, WalSeriesSamples* s) {
+  uint64_t num_starts = 0;
+  if (!GetVarint64(in, &num_starts)) return false;
+  if (num_starts == 0) return true;
+  if (num_starts != s->samples.size()) return false;
+  s->starts.resize(num_starts);
+  for (size_t i = 0; i < num_starts; ++i) {
+    uint64_t offset = 0;
+    if (!GetVarint64(in, &offset)) return false;
+    s->starts[i] = static_cast<int64_t>(static_cast<uint64_t>(s->samples[i].timestamp_ms) +
+                                        static_cast<uint64_t>(ZigzagDecode(offset)));
+  }
+  return true;
+}
+
+bool DecodeSeriesList(std::string_view* in, bool with_starts, std::vector<WalSeriesSamples>* out) {
   out->clear();
   uint64_t num_series = 0;
   if (!GetVarint64(in, &num_series) || num_series > in->size()) return false;
@@ -111,17 +141,29 @@ bool DecodeSeriesList(std::string_view* in, std::vector<WalSeriesSamples>* out) 
       sample.value = std::bit_cast<double>(DecodeUint64BE(in->substr(8)));
       in->remove_prefix(16);
     }
+    if (with_starts && !DecodeStarts(in, &s)) return false;
   }
   return true;
+}
+
+bool AnyStarts(absl::Span<const WalSeriesSamples> series) {
+  return std::any_of(series.begin(), series.end(),
+                     [](const WalSeriesSamples& s) { return !s.starts.empty(); });
 }
 
 }  // namespace
 
 void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst,
                      absl::Span<const WalSeriesSamples> out_of_order) {
+  if (AnyStarts(series) || AnyStarts(out_of_order)) {
+    dst->push_back(kWalRecordWithStartsVersion);
+    EncodeSeriesList(series, /*with_starts=*/true, dst);
+    EncodeSeriesList(out_of_order, /*with_starts=*/true, dst);
+    return;
+  }
   dst->push_back(out_of_order.empty() ? kWalRecordVersion : kWalRecordWithOutOfOrderVersion);
-  EncodeSeriesList(series, dst);
-  if (!out_of_order.empty()) EncodeSeriesList(out_of_order, dst);
+  EncodeSeriesList(series, /*with_starts=*/false, dst);
+  if (!out_of_order.empty()) EncodeSeriesList(out_of_order, /*with_starts=*/false, dst);
 }
 
 bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out,
@@ -131,9 +173,12 @@ bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out,
   if (in.empty()) return false;
   const char version = in[0];
   in.remove_prefix(1);
-  if (version == kWalRecordVersion) return DecodeSeriesList(&in, out) && in.empty();
-  if (version != kWalRecordWithOutOfOrderVersion || out_of_order == nullptr) return false;
-  return DecodeSeriesList(&in, out) && DecodeSeriesList(&in, out_of_order) && in.empty();
+  if (version == kWalRecordVersion) return DecodeSeriesList(&in, false, out) && in.empty();
+  if (out_of_order == nullptr) return false;
+  const bool with_starts = version == kWalRecordWithStartsVersion;
+  if (version != kWalRecordWithOutOfOrderVersion && !with_starts) return false;
+  return DecodeSeriesList(&in, with_starts, out) &&
+         DecodeSeriesList(&in, with_starts, out_of_order) && in.empty();
 }
 
 Wal::~Wal() {

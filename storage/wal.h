@@ -25,14 +25,18 @@ using WalSamples = absl::InlinedVector<model::Sample, 1>;
 struct WalSeriesSamples {
   uint64_t ref = 0;
   WalSamples samples;
+  // Empty, or the samples' start timestamps, one each (model::TimeSeries::start_timestamps_ms).
+  std::vector<int64_t> starts;
 };
 
 // Appends the encoded record to `dst`: `series` hold samples newer than their series' newest,
-// `out_of_order` older ones accepted within the out-of-order window. Without out-of-order
-// samples the record has version 1, else version 2 (docs/format/wal.md).
+// `out_of_order` older ones accepted within the out-of-order window. The record has version 1
+// without out-of-order samples, else version 2, and version 3 when any series carries start
+// timestamps (docs/format/wal.md).
 void EncodeWalRecord(absl::Span<const WalSeriesSamples> series, std::string* dst,
                      absl::Span<const WalSeriesSamples> out_of_order = {});
-// False on malformed input. `out_of_order` may be null only for version-1 records.
+// False on malformed input. `out_of_order` may be null only for version-1 records. Entries of
+// records without start timestamps get empty `starts`.
 bool DecodeWalRecord(std::string_view in, std::vector<WalSeriesSamples>* out,
                      std::vector<WalSeriesSamples>* out_of_order = nullptr);
 

@@ -83,6 +83,49 @@ TEST(WalRecordTest, OutOfOrderSamplesMakeAVersionTwoRecord) {
   EXPECT_EQ(buf[0], 1);
 }
 
+TEST(WalRecordTest, StartTimestampsMakeAVersionThreeRecord) {
+  std::vector<WalSeriesSamples> in_order = {
+      {1, {{100, 1}, {200, 2}, {300, 3}}}, {2, {{INT64_MIN, 0}, {INT64_MAX, 1}}}, {3, {{5, 5}}}};
+  in_order[0].starts = {50, 100, 0};
+  in_order[1].starts = {INT64_MAX, INT64_MIN};  // differences that wrap
+  std::vector<WalSeriesSamples> out_of_order = {{1, {{60, 9}}}};
+  out_of_order[0].starts = {-7};
+  for (bool with_out_of_order : {false, true}) {
+    SCOPED_TRACE(with_out_of_order);
+    std::string buf;
+    EncodeWalRecord(in_order, &buf,
+                    with_out_of_order ? absl::MakeConstSpan(out_of_order)
+                                      : absl::Span<const WalSeriesSamples>());
+    EXPECT_EQ(buf[0], 3);
+    std::vector<WalSeriesSamples> got;
+    std::vector<WalSeriesSamples> got_out_of_order;
+    ASSERT_TRUE(DecodeWalRecord(buf, &got, &got_out_of_order));
+    ASSERT_EQ(got.size(), 3u);
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].ref, in_order[i].ref);
+      EXPECT_EQ(got[i].samples.size(), in_order[i].samples.size());
+      EXPECT_EQ(got[i].starts, in_order[i].starts) << i;
+    }
+    ASSERT_EQ(got_out_of_order.size(), with_out_of_order ? 1u : 0u);
+    if (with_out_of_order) {
+      EXPECT_EQ(got_out_of_order[0].starts, std::vector<int64_t>{-7});
+    }
+    // Every record needs a reader that takes out-of-order samples; truncation is caught.
+    EXPECT_FALSE(DecodeWalRecord(buf, &got));
+    for (size_t n = 0; n < buf.size(); ++n) {
+      EXPECT_FALSE(DecodeWalRecord(std::string_view(buf).substr(0, n), &got, &got_out_of_order))
+          << n;
+    }
+    EXPECT_FALSE(DecodeWalRecord(buf + "x", &got, &got_out_of_order));
+  }
+  // Records of the older versions decode with no starts.
+  std::string old;
+  EncodeWalRecord(std::vector<WalSeriesSamples>{{3, {{1, 2.0}}}}, &old);
+  std::vector<WalSeriesSamples> got;
+  ASSERT_TRUE(DecodeWalRecord(old, &got));
+  EXPECT_TRUE(got[0].starts.empty());
+}
+
 class WalTest : public ::testing::Test {
  protected:
   void SetUp() override {
