@@ -41,6 +41,11 @@ HeadSeries* Head::Find(uint64_t ref) {
   return it == series_.end() ? nullptr : it->second.get();
 }
 
+const HeadSeries* Head::Find(uint64_t ref) const {
+  auto it = series_.find(ref);
+  return it == series_.end() ? nullptr : it->second.get();
+}
+
 HeadSeries* Head::FindByLabels(std::string_view canonical_labels) {
   return FindByLabels(
       CanonicalLabelsView{canonical_labels, model::Labels::HashCanonical(canonical_labels)});
@@ -59,6 +64,7 @@ HeadSeries* Head::Create(uint64_t ref, std::string_view canonical_labels) {
 HeadSeries* Head::Create(uint64_t ref, model::CanonicalLabels canonical_labels) {
   auto series = std::make_unique<HeadSeries>();
   series->ref = ref;
+  series->labels = canonical_labels;
   HeadSeries* raw = series.get();
   series_.emplace(ref, std::move(series));
   series_bytes_ += SeriesMemory(canonical_labels);

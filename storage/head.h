@@ -28,6 +28,9 @@ struct OutOfOrderSample {
 
 struct HeadSeries {
   uint64_t ref = 0;
+  // The labels the series was created with, shared with the by-labels index: queries read an
+  // active series' labels here instead of from the series column family.
+  model::CanonicalLabels labels;
   ChunkEncoder chunk;  // the open chunk; may be empty
   int64_t chunk_partition = 0;
   // The newest sample of the series anywhere (head or written chunks), if known.
@@ -78,6 +81,7 @@ class Head {
       : max_samples_per_chunk_(max_samples_per_chunk), partition_length_ms_(partition_length_ms) {}
 
   HeadSeries* Find(uint64_t ref);
+  const HeadSeries* Find(uint64_t ref) const;
   // An active series by its canonical labels, or null.
   HeadSeries* FindByLabels(std::string_view canonical_labels);
   // The same with the labels' hash at hand.

@@ -488,12 +488,39 @@ ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_
   return source;
 }
 
+absl::StatusOr<std::vector<model::Labels>> Node::Rep::LabelsOf(
+    absl::Span<const uint64_t> refs) {
+  std::vector<model::CanonicalLabels> in_head(refs.size());
+  std::vector<uint64_t> stored;
+  {
+    absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (const HeadSeries* series = std::as_const(head_).Find(refs[i])) {
+        in_head[i] = series->labels;
+      } else {
+        stored.push_back(refs[i]);
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<model::Labels> from_index, index_.LabelsOf(stored));
+  std::vector<model::Labels> out(refs.size());
+  size_t next_stored = 0;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (in_head[i].bytes().empty()) {
+      out[i] = std::move(from_index[next_stored++]);
+    } else if (!model::Labels::ParseCanonical(in_head[i].bytes(), &out[i])) {
+      return absl::DataLossError(absl::StrCat("malformed labels of series ref ", refs[i]));
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<model::SeriesSet>> Node::Rep::Select(
     absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
   min_time_ms = ReadableMinTime(min_time_ms);
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
   ASSIGN_OR_RETURN(PostingsList refs, querier_.SelectRefs(matchers, partitions));
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, LabelsOf(refs));
   std::vector<ChunkSeriesData> series = SeriesData(refs, min_time_ms, max_time_ms);
   for (size_t i = 0; i < refs.size(); ++i) series[i].labels = std::move(labels[i]);
   std::sort(series.begin(), series.end(), [](const ChunkSeriesData& a, const ChunkSeriesData& b) {
@@ -529,7 +556,7 @@ absl::StatusOr<std::vector<std::string>> Node::Rep::LabelNames(
   if (tombstones_.empty()) return querier_.LabelNames(matchers, partitions);
   // Deleted series must not show: list from the labels of the series that keep samples.
   ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, LabelsOf(refs));
   absl::btree_set<std::string> names;
   for (const model::Labels& l : labels) {
     for (const model::Label& label : l) names.insert(label.name);
@@ -544,7 +571,7 @@ absl::StatusOr<std::vector<std::string>> Node::Rep::LabelValues(
   ASSIGN_OR_RETURN(std::vector<int64_t> partitions, querier_.Partitions(min_time_ms, max_time_ms));
   if (tombstones_.empty()) return querier_.LabelValues(name, matchers, partitions);
   ASSIGN_OR_RETURN(PostingsList refs, VisibleRefs(matchers, partitions, min_time_ms, max_time_ms));
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_.LabelsOf(refs));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, LabelsOf(refs));
   absl::btree_set<std::string> values;
   for (const model::Labels& l : labels) {
     const std::string_view value = l.Get(name);

@@ -106,7 +106,9 @@ class Node::Rep {
         tombstones_family_(handles_[5]),
         index_(db, series_),
         wal_(std::move(wal)),
-        querier_(db, postings_, &index_, partition_length_ms_),
+        querier_(
+            db, postings_, [this](absl::Span<const uint64_t> refs) { return LabelsOf(refs); },
+            partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_),
         tombstones_(db, tombstones_family_),
         timestamp_columns_(db, chunks_, SplitMemoryBudget(options.memory_budget_bytes)
@@ -136,6 +138,8 @@ class Node::Rep {
   absl::Status CompactClosedPartitions(absl::Time now);
   absl::Status Compact();
   absl::StatusOr<std::string> Snapshot();  // node_snapshot.cc
+  // The labels of `refs`, in order: an active series' from the head, the others' from the index.
+  absl::StatusOr<std::vector<model::Labels>> LabelsOf(absl::Span<const uint64_t> refs);
   absl::Status WriteHealth() const {
     absl::MutexLock lock(&health_mu_);
     return write_health_;

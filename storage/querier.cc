@@ -178,7 +178,7 @@ absl::StatusOr<PostingsList> Querier::SelectRefs(absl::Span<const model::LabelMa
 
 absl::StatusOr<PostingsList> Querier::MatchOnLabels(
     PostingsList refs, absl::Span<const model::LabelMatcher* const> matchers) const {
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
   size_t kept = 0;
   for (size_t i = 0; i < refs.size(); ++i) {
     // A label the series lacks has the value "", as for the postings.
@@ -197,7 +197,7 @@ absl::StatusOr<std::vector<std::string>> Querier::LabelNames(
   absl::btree_set<std::string> names;
   if (!matchers.empty()) {
     ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
-    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
     for (const model::Labels& l : labels) {
       for (const model::Label& label : l) names.insert(label.name);
     }
@@ -227,7 +227,7 @@ absl::StatusOr<std::vector<std::string>> Querier::LabelValues(
   absl::btree_set<std::string> values;
   if (!matchers.empty()) {
     ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
-    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, index_->LabelsOf(refs));
+    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
     for (const model::Labels& l : labels) {
       const std::string_view value = l.Get(name);
       if (!value.empty()) values.emplace(value);

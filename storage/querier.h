@@ -4,15 +4,17 @@
 // lists label names and values. Reads only disk; the node adds the head's chunks.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "model/labels.h"
 #include "model/matcher.h"
 #include "storage/postings.h"
-#include "storage/series_index.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -29,10 +31,18 @@ class Querier {
   // checked against those series' labels instead of being resolved through the postings.
   static constexpr size_t kMaxRefsMatchedOnLabels = 2048;
 
-  // Nothing is owned; all must outlive the querier.
-  Querier(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* postings, const SeriesIndex* index,
+  // The label sets of series refs, in order: the node reads them from its head where it can,
+  // else from the index.
+  using LabelsLookup =
+      std::function<absl::StatusOr<std::vector<model::Labels>>(absl::Span<const uint64_t> refs)>;
+
+  // The DB and family are not owned and must outlive the querier.
+  Querier(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* postings, LabelsLookup labels_of,
           int64_t partition_length_ms)
-      : db_(db), postings_(postings), index_(index), partition_length_ms_(partition_length_ms) {}
+      : db_(db),
+        postings_(postings),
+        labels_of_(std::move(labels_of)),
+        partition_length_ms_(partition_length_ms) {}
 
   // The partitions with postings that overlap [min_time_ms, max_time_ms], ascending.
   absl::StatusOr<std::vector<int64_t>> Partitions(int64_t min_time_ms, int64_t max_time_ms) const;
@@ -64,7 +74,7 @@ class Querier {
 
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* postings_;
-  const SeriesIndex* index_;
+  const LabelsLookup labels_of_;
   int64_t partition_length_ms_;
 };
 
