@@ -67,16 +67,41 @@ void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* resp
     WriteApiError(absl::UnavailableError("admin APIs disabled"), response);
     return;
   }
+  absl::StatusOr<ApiParams> params;
+  if (delete_series || snapshot) {
+    params = ApiParams::FromRequest(request);
+    if (!params.ok()) {
+      WriteApiError(absl::InvalidArgumentError(absl::StrCat("error parsing form values: ",
+                                                            params.status().message())),
+                    response);
+      return;
+    }
+  }
   if (snapshot) {
-    Snapshot(request, response);
+    absl::StatusOr<std::string> name = Snapshot(*params);
+    if (!name.ok()) {
+      WriteApiError(name.status(), response);
+      return;
+    }
+    std::string body;
+    JsonWriter writer(&body);
+    writer.BeginObject();
+    writer.Key("status");
+    writer.String("success");
+    writer.Key("data");
+    writer.BeginObject();
+    writer.Key("name");
+    writer.String(*name);
+    writer.EndObject();
+    writer.EndObject();
+    response->status = 200;
+    response->content_type = "application/json";
+    response->body = std::move(body);
     return;
   }
   absl::Status status;
   if (delete_series) {
-    absl::StatusOr<ApiParams> params = ApiParams::FromRequest(request);
-    status = params.ok() ? DeleteSeries(*params)
-                         : absl::InvalidArgumentError(absl::StrCat("error parsing form values: ",
-                                                                   params.status().message()));
+    status = DeleteSeries(*params);
   } else if (compact) {
     status = admin_->Compact();
   } else {
@@ -90,46 +115,20 @@ void AdminApi::Handle(const base::HttpRequest& request, base::HttpResponse* resp
   response->body.clear();
 }
 
-void AdminApi::Snapshot(const base::HttpRequest& request, base::HttpResponse* response) {
-  absl::StatusOr<ApiParams> params = ApiParams::FromRequest(request);
-  if (!params.ok()) {
-    WriteApiError(absl::InvalidArgumentError(
-                      absl::StrCat("error parsing form values: ", params.status().message())),
-                  response);
-    return;
-  }
+absl::StatusOr<std::string> AdminApi::Snapshot(const ApiParams& params) {
   // Accepted as Prometheus accepts it. The snapshot holds the head either way: what the head
   // holds is acknowledged data, and leaving it out would not make the copy faster here.
-  if (const std::string_view skip_head = params->Get("skip_head"); !skip_head.empty()) {
-    if (!IsGoBool(skip_head)) {
-      WriteApiError(absl::InvalidArgumentError(absl::StrCat(
-                        "unable to parse boolean 'skip_head' argument: strconv.ParseBool: "
-                        "parsing ",
-                        GoQuote(skip_head), ": invalid syntax")),
-                    response);
-      return;
-    }
+  if (const std::string_view skip_head = params.Get("skip_head");
+      !skip_head.empty() && !IsGoBool(skip_head)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to parse boolean 'skip_head' argument: strconv.ParseBool: parsing ",
+                     GoQuote(skip_head), ": invalid syntax"));
   }
   absl::StatusOr<std::string> name = admin_->Snapshot();
   if (!name.ok()) {
-    WriteApiError(absl::InternalError(absl::StrCat("create snapshot: ", name.status().message())),
-                  response);
-    return;
+    return absl::InternalError(absl::StrCat("create snapshot: ", name.status().message()));
   }
-  std::string body;
-  JsonWriter writer(&body);
-  writer.BeginObject();
-  writer.Key("status");
-  writer.String("success");
-  writer.Key("data");
-  writer.BeginObject();
-  writer.Key("name");
-  writer.String(*name);
-  writer.EndObject();
-  writer.EndObject();
-  response->status = 200;
-  response->content_type = "application/json";
-  response->body = std::move(body);
+  return name;
 }
 
 absl::Status AdminApi::DeleteSeries(const ApiParams& params) {

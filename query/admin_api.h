@@ -11,9 +11,11 @@
 //   AdminApi admin(&node, AdminApiOptions{.enabled = true});
 //   for (ApiRoute& route : admin.Routes()) server.Handle(route.path, std::move(route.handler));
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/http_message.h"
 #include "model/series_admin.h"
 #include "query/api.h"
@@ -40,7 +42,7 @@ class AdminApi {
 
  private:
   absl::Status DeleteSeries(const ApiParams& params);
-  void Snapshot(const base::HttpRequest& request, base::HttpResponse* response);
+  absl::StatusOr<std::string> Snapshot(const ApiParams& params);
 
   model::SeriesAdmin* admin_;
   AdminApiOptions options_;
