@@ -1,6 +1,7 @@
 // Bytes per sample of each chunk codec on the system benchmark's own dataset
 // (benchmarks/loadgen), by series kind, and what the timestamp and value columns each cost.
-// Where the bytes of a settled node go, without running one.
+// Where the bytes of a settled node go, without running one. BM_Decode* time how fast queries
+// read those chunks back (items_per_second: samples).
 //
 //   ninja -C build dataset_codec_benchmark && build/benchmarks/dataset_codec_benchmark
 //
@@ -17,6 +18,7 @@
 #include "benchmark/benchmark.h"
 #include "benchmarks/loadgen/dataset.h"
 #include "model/sample.h"
+#include "storage/chunk_decoder.h"
 #include "storage/chunk_encoder.h"
 #include "storage/packed_chunk.h"
 
@@ -65,15 +67,21 @@ const char* KindName(SeriesKind kind) {
 }
 
 // Version 1 in 120-sample chunks, as the head writes them.
-size_t HeadChunkBytes(const std::vector<model::Sample>& samples) {
-  size_t bytes = 0;
+std::vector<std::string> HeadChunks(const std::vector<model::Sample>& samples) {
+  std::vector<std::string> chunks;
   for (size_t begin = 0; begin < samples.size(); begin += 120) {
     ChunkEncoder encoder;
     for (size_t i = begin; i < samples.size() && i < begin + 120; ++i) {
       encoder.Append(samples[i].timestamp_ms, samples[i].value);
     }
-    bytes += encoder.size_bytes();
+    chunks.emplace_back(encoder.bytes());
   }
+  return chunks;
+}
+
+size_t HeadChunkBytes(const std::vector<model::Sample>& samples) {
+  size_t bytes = 0;
+  for (const std::string& chunk : HeadChunks(samples)) bytes += chunk.size();
   return bytes;
 }
 
@@ -144,7 +152,42 @@ void BM_PackedChunkSharedTimestamps(benchmark::State& state) {
 void BM_HeadChunks(benchmark::State& state) { ReportSizes(state, HeadChunkBytes); }
 void BM_PackedChunk(benchmark::State& state) { ReportSizes(state, PackedBytes); }
 
+// Every chunk of the dataset read whole, as a range query reads the series it selects.
+void RunDecode(benchmark::State& state, const std::vector<std::string>& chunks, size_t samples) {
+  std::vector<model::Sample> out;
+  for (auto _ : state) {
+    for (const std::string& chunk : chunks) {
+      out.clear();
+      if (!NewChunkIterator(chunk)->AppendRemaining(&out).ok()) state.SkipWithError("corrupt");
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(samples));
+}
+
+size_t DatasetSamples() {
+  size_t samples = 0;
+  for (const SeriesSamples& s : DatasetSeries()) samples += s.samples.size();
+  return samples;
+}
+
+void BM_DecodeHeadChunks(benchmark::State& state) {
+  std::vector<std::string> chunks;
+  for (const SeriesSamples& s : DatasetSeries()) {
+    for (std::string& chunk : HeadChunks(s.samples)) chunks.push_back(std::move(chunk));
+  }
+  RunDecode(state, chunks, DatasetSamples());
+}
+
+void BM_DecodePackedChunks(benchmark::State& state) {
+  std::vector<std::string> chunks;
+  for (const SeriesSamples& s : DatasetSeries()) chunks.push_back(EncodePackedChunk(s.samples));
+  RunDecode(state, chunks, DatasetSamples());
+}
+
 BENCHMARK(BM_HeadChunks)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeHeadChunks)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodePackedChunks)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PackedChunk)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PackedChunkSharedTimestamps)->Iterations(1)->Unit(benchmark::kMillisecond);
 

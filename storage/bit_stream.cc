@@ -43,22 +43,12 @@ void BitWriter::WriteUvarint(uint64_t value) {
 
 void BitWriter::WriteVarint(int64_t value) { WriteUvarint(ZigzagEncode(value)); }
 
-bool BitReader::ReadWide(int num_bits, uint64_t* value) {
-  if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
-  // Two reads that each fit the register: the high bits, then the low 32.
-  uint64_t high = 0, low = 0;
-  ReadBits(num_bits - 32, &high);
-  ReadBits(32, &low);
-  *value = (high << 32) | low;
-  return true;
-}
-
 bool BitReader::ReadUvarint(uint64_t* value) {
   uint64_t result = 0;
   // 10 groups of 7 bits hold 64 bits; the 10th may only carry the top bit.
   for (int shift = 0; shift < 70; shift += 7) {
     uint64_t byte;
-    if (!ReadBits(8, &byte)) return false;
+    if (!ReadFewBits(8, &byte)) return false;
     if (shift == 63 && byte > 1) return false;
     result |= (byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/base/attributes.h"
+
 namespace kura::storage {
 
 // Appends bits to the end of a caller's buffer, most significant bit first. Bytes before the
@@ -62,7 +64,9 @@ class BitWriter {
   uint8_t last_;   // == dst_->back() once the stream has a byte
 };
 
-// Reads bits written by BitWriter from a view, never past its end. Thread-compatible.
+// Reads bits written by BitWriter from a view, never past its end. Thread-compatible. The reads
+// are always inlined: a decoder that keeps its reader in a local variable then has it in
+// registers, which an out-of-line call (taking the reader's address) would prevent.
 //
 // The next bits wait in a 64-bit register, most significant first: a read is a shift of it,
 // and it is topped up with one unaligned 8-byte load while 8 bytes remain (the stream's last
@@ -70,14 +74,29 @@ class BitWriter {
 // bits that follow in the stream, so a top-up can OR the next load over them.
 class BitReader {
  public:
+  static constexpr int kMaxFastBits = 56;  // a top-up leaves at least this many bits counted
+
   // `in` must stay alive while the reader is used.
   explicit BitReader(std::string_view in)
       : next_(reinterpret_cast<const uint8_t*>(in.data())), end_(next_ + in.size()) {}
 
   // Reads `num_bits` bits into the low bits of *value. Returns false, leaving *value
   // unspecified and the position unchanged, if fewer bits remain. REQUIRES: 0 <= num_bits <= 64.
-  bool ReadBits(int num_bits, uint64_t* value) {
-    if (num_bits > kMaxFastBits) return ReadWide(num_bits, value);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadBits(int num_bits, uint64_t* value) {
+    if (num_bits > kMaxFastBits) {
+      // Two reads that each fit the register: the high bits, then the low 32. Inline, like
+      // the rest, so a reader kept in a decoder's local variable can live in registers.
+      if (static_cast<size_t>(num_bits) > remaining_bits()) return false;
+      uint64_t high = 0, low = 0;
+      ReadFewBits(num_bits - 32, &high);
+      ReadFewBits(32, &low);
+      *value = (high << 32) | low;
+      return true;
+    }
+    return ReadFewBits(num_bits, value);
+  }
+  // ReadBits without the case of more than kMaxFastBits bits. REQUIRES: num_bits <= 56.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadFewBits(int num_bits, uint64_t* value) {
     if (count_ < num_bits) {
       Refill();
       if (count_ < num_bits) return false;
@@ -87,15 +106,15 @@ class BitReader {
     count_ -= num_bits;
     return true;
   }
-  bool ReadBit(bool* bit) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadBit(bool* bit) {
     uint64_t v;
-    if (!ReadBits(1, &v)) return false;
+    if (!ReadFewBits(1, &v)) return false;
     *bit = v != 0;
     return true;
   }
   // Reads a unary prefix: ones up to the first zero (which is consumed too), or `max_ones` ones
   // (then no zero follows). *ones is how many. REQUIRES: 0 < max_ones < 64.
-  bool ReadOnes(int max_ones, int* ones) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadOnes(int max_ones, int* ones) {
     if (count_ <= max_ones) Refill();
     // Only counted bits: past the stream's end the register holds zeros, which end a prefix.
     const int n = std::min(std::countl_one(buf_), count_);
@@ -120,8 +139,6 @@ class BitReader {
   }
 
  private:
-  static constexpr int kMaxFastBits = 56;  // a top-up leaves at least this many bits counted
-
   static uint64_t LoadBigEndian64(const uint8_t* p) {
     uint64_t v;
     std::memcpy(&v, p, sizeof(v));
@@ -129,7 +146,7 @@ class BitReader {
     return v;
   }
   // Counts at least kMaxFastBits bits, or every bit left.
-  void Refill() {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Refill() {
     if (end_ - next_ >= 8) {
       buf_ |= LoadBigEndian64(next_) >> count_;
       next_ += (63 - count_) >> 3;
@@ -141,7 +158,6 @@ class BitReader {
       count_ += 8;
     }
   }
-  bool ReadWide(int num_bits, uint64_t* value);
 
   const uint8_t* next_;  // the first byte not yet counted in buf_
   const uint8_t* end_;

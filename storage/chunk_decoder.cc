@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "storage/bit_stream.h"
 #include "storage/chunk_format.h"
@@ -13,6 +14,154 @@ namespace kura::storage {
 namespace {
 
 constexpr int kNoWindow = 0xff;
+
+// What decoding a sample reads and updates: the stream position and the previous sample.
+// The decode functions below take it by reference and are always inlined, so a loop over a
+// local copy keeps it in registers; as members of the iterator, every field would be loaded
+// and stored around each sample, since stores of decoded samples (int64_t, double) may alias
+// them as far as the compiler knows.
+struct DecoderState {
+  BitReader reader{std::string_view()};
+  int64_t t = 0;
+  uint64_t delta = 0;
+  uint64_t bits = 0;
+  int leading = kNoWindow;
+  int trailing = 0;
+  // Set while bits is DecimalValue(decimal_scaled, decimal_scale) (see DecodeDecimal).
+  int decimal_scale = -1;
+  int64_t decimal_scaled = 0;
+  int64_t start_ms = 0;  // of the current sample; stays 0 in a version-1 chunk
+};
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeDeltaOfDelta(BitReader& reader, uint64_t* dod) {
+  // The prefix is 0, 10, 110, 1110 or 1111: count its ones.
+  int ones = 0;
+  if (!reader.ReadOnes(4, &ones)) return false;
+  if (ones == 0) {
+    *dod = 0;
+    return true;
+  }
+  if (ones == 4) return reader.ReadBits(64, dod);
+  const int value_bits = chunk_format::kDodBits[ones - 1];
+  uint64_t v;
+  if (!reader.ReadFewBits(value_bits, &v)) return false;
+  if ((v >> (value_bits - 1)) != 0) v |= ~uint64_t{0} << value_bits;  // Sign-extend.
+  *dod = v;
+  return true;
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeXor(DecoderState& s) {
+  uint64_t x;
+  if (!s.reader.ReadBits(64 - s.leading - s.trailing, &x)) return false;
+  s.bits ^= x << s.trailing;
+  s.decimal_scale = -1;
+  return true;
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeDecimal(DecoderState& s) {
+  // <scale: 3 bits> then 0 <8 bits> | 10 <16 bits> | 11 <32 bits>.
+  uint64_t header;
+  if (!s.reader.ReadFewBits(4, &header)) return false;
+  const int scale = static_cast<int>(header >> 1);
+  int value_bits = chunk_format::kDecimalDeltaBits[0];
+  if ((header & 1) != 0) {
+    bool widest;
+    if (!s.reader.ReadBit(&widest)) return false;
+    value_bits = chunk_format::kDecimalDeltaBits[widest ? 2 : 1];
+  }
+  uint64_t delta;
+  if (!s.reader.ReadFewBits(value_bits, &delta)) return false;
+  if ((delta >> (value_bits - 1)) != 0) delta |= ~uint64_t{0} << value_bits;  // Sign-extend.
+  int64_t base;
+  if (scale == s.decimal_scale) {
+    base = s.decimal_scaled;
+  } else if (!chunk_format::DecimalBase(std::bit_cast<double>(s.bits), scale, &base)) {
+    return false;
+  }
+  const int64_t scaled = base + static_cast<int64_t>(delta);
+  s.bits = std::bit_cast<uint64_t>(chunk_format::DecimalValue(scaled, scale));
+  // DecimalBase of that value gives `scaled` back while the two roundings (divide, multiply)
+  // stay below half a unit: |scaled| < 2^50 keeps them under a quarter. The next decimal
+  // sample at this scale then skips the multiply and llround of its previous value.
+  s.decimal_scale = std::abs(scaled) < (int64_t{1} << 50) ? scale : -1;
+  s.decimal_scaled = scaled;
+  return true;
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeValue(DecoderState& s) {
+  // The code is 0, 10, 110 or 111: count its ones.
+  int ones = 0;
+  if (!s.reader.ReadOnes(3, &ones)) return false;
+  switch (ones) {
+    case 0:
+      return true;
+    case 1:
+      if (s.leading == kNoWindow) return false;
+      return DecodeXor(s);
+    case 2: {
+      uint64_t window;
+      if (!s.reader.ReadFewBits(11, &window)) return false;
+      const int leading = static_cast<int>(window >> 6);
+      int significant = static_cast<int>(window & 63);
+      if (significant == 0) significant = 64;
+      if (leading + significant > 64) return false;
+      s.leading = leading;
+      s.trailing = 64 - leading - significant;
+      return DecodeXor(s);
+    }
+    default:
+      return DecodeDecimal(s);
+  }
+}
+
+// `first`: of the chunk's first sample, which has no previous timestamp.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeStart(DecoderState& s, int64_t prev_time_ms,
+                                                     bool first) {
+  // The code is 0, 10, 110 or 111 (chunk_format::kMaxStartCodeOnes): count its ones.
+  int ones = 0;
+  if (!s.reader.ReadOnes(chunk_format::kMaxStartCodeOnes, &ones)) return false;
+  switch (ones) {
+    case 0:
+      return true;
+    case 1:
+      if (first) return false;
+      s.start_ms = prev_time_ms;
+      return true;
+    case 2:
+      s.start_ms = 0;
+      return true;
+    default: {
+      int64_t offset = 0;
+      if (!s.reader.ReadVarint(&offset)) return false;
+      s.start_ms = static_cast<int64_t>(static_cast<uint64_t>(s.t) + static_cast<uint64_t>(offset));
+      return true;
+    }
+  }
+}
+
+// A sample after the first, `delta` after the previous one: its value code, and start code
+// in version 3 (kStarts).
+template <bool kStarts>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeRest(DecoderState& s, uint64_t delta) {
+  const auto t = static_cast<int64_t>(static_cast<uint64_t>(s.t) + delta);
+  // Timestamps strictly increase; anything else is corruption (or a wrapped sum).
+  if (t <= s.t) return false;
+  const int64_t prev_time_ms = s.t;
+  s.t = t;
+  s.delta = delta;
+  if (!DecodeValue(s)) return false;
+  if constexpr (kStarts) return DecodeStart(s, prev_time_ms, /*first=*/false);
+  return true;
+}
+
+// A sample after the second, the case of nearly every sample: nothing out of line (version
+// 3's start offsets aside), so a local DecoderState stays in registers.
+template <bool kStarts>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeLater(DecoderState& s) {
+  uint64_t dod;
+  if (!DecodeDeltaOfDelta(s.reader, &dod)) return false;
+  return DecodeRest<kStarts>(s, s.delta + dod);
+}
 
 // Decodes the samples of a chunk in order; filters to [min_time_ms, max_time_ms]. kStarts:
 // the chunk is of version 3, with start timestamps. A template rather than a flag, so that the
@@ -24,26 +173,26 @@ class ChunkIterator final : public model::SampleIterator {
       kStarts ? chunk_format::kVersionWithStarts : chunk_format::kVersion;
 
   ChunkIterator(std::string_view chunk, int64_t min_time_ms, int64_t max_time_ms)
-      : reader_(std::string_view()), min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {
+      : min_time_ms_(min_time_ms), max_time_ms_(max_time_ms) {
     size_t header_size = 0;
     if (!chunk_format::ParseHeader(chunk, kChunkVersion, &num_samples_, &header_size)) {
       Fail("bad chunk header");
       return;
     }
-    reader_ = BitReader(chunk.substr(header_size));
+    state_.reader = BitReader(chunk.substr(header_size));
     done_ = min_time_ms > max_time_ms;
   }
 
   bool Next() override {
     while (!done_ && decoded_ < num_samples_) {
       if (!DecodeSample()) {
-        Fail(absl::StrCat("corrupt chunk at sample ", decoded_, " of ", num_samples_));
+        FailAtSample();
         return false;
       }
       ++decoded_;
-      if (t_ > max_time_ms_)
+      if (state_.t > max_time_ms_)
         done_ = true;
-      else if (t_ >= min_time_ms_)
+      else if (state_.t >= min_time_ms_)
         return true;
     }
     if (!done_) CheckEnd();
@@ -51,26 +200,29 @@ class ChunkIterator final : public model::SampleIterator {
     return false;
   }
 
-  model::Sample At() const override { return {t_, std::bit_cast<double>(bits_)}; }
-  int64_t StartAt() const override { return start_ms_; }
+  model::Sample At() const override { return {state_.t, std::bit_cast<double>(state_.bits)}; }
+  int64_t StartAt() const override { return state_.start_ms; }
 
   absl::Status status() const override { return status_; }
 
   // REQUIRES: Next() returned false with an ok status, every sample in range.
   void Tail(ChunkTail* tail) const {
     tail->num_samples = static_cast<int>(decoded_);
-    tail->max_time_ms = t_;
-    tail->delta = delta_;
-    tail->bits = bits_;
-    tail->leading = leading_;
-    tail->trailing = trailing_;
+    tail->max_time_ms = state_.t;
+    tail->delta = state_.delta;
+    tail->bits = state_.bits;
+    tail->leading = state_.leading;
+    tail->trailing = state_.trailing;
     tail->free_bits = padding_bits_;
     tail->has_starts = kStarts;
-    tail->start_ms = start_ms_;
+    tail->start_ms = state_.start_ms;
   }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
-    while (Next()) out->push_back(At());  // final: no virtual call per sample
+    // The first two samples are coded unlike the rest.
+    while (decoded_ < 2 && Next()) out->push_back(At());
+    AppendLater(out);
+    while (Next()) out->push_back(At());  // the end check; final: no virtual call
     return status_;
   }
 
@@ -82,188 +234,84 @@ class ChunkIterator final : public model::SampleIterator {
       starts->resize(out->size(), 0);
       while (Next()) {
         out->push_back(At());
-        starts->push_back(start_ms_);
+        starts->push_back(state_.start_ms);
       }
       return status_;
     }
   }
 
  private:
-  bool DecodeSample();
-  bool DecodeDeltaOfDelta(uint64_t* dod);
-  bool DecodeValue();
-  bool DecodeXor();
-  bool DecodeDecimal();
-  bool DecodeStart(int64_t prev_time_ms);
+  bool DecodeSample() {
+    if (decoded_ == 0) {
+      if (!state_.reader.ReadVarint(&state_.t) || !state_.reader.ReadBits(64, &state_.bits)) {
+        return false;
+      }
+      if constexpr (kStarts) return DecodeStart(state_, state_.t, /*first=*/true);
+      return true;
+    }
+    if (decoded_ == 1) {
+      uint64_t delta;
+      return state_.reader.ReadUvarint(&delta) && DecodeRest<kStarts>(state_, delta);
+    }
+    return DecodeLater<kStarts>(state_);
+  }
+
+  // What AppendRemaining's Next() loop would append from the third sample on, up to the
+  // chunk's end or the range's, decoded on a local copy of the state.
+  void AppendLater(std::vector<model::Sample>* out) {
+    if (done_ || decoded_ < 2 || decoded_ >= num_samples_) return;
+    const size_t size = out->size();
+    out->resize(size + (num_samples_ - decoded_));
+    model::Sample* const begin = out->data() + size;
+    model::Sample* end = begin;
+    DecoderState s = state_;
+    uint32_t decoded = decoded_;
+    bool ok = true;
+    while (decoded < num_samples_) {
+      if (!DecodeLater<kStarts>(s)) {
+        ok = false;
+        break;
+      }
+      ++decoded;
+      if (s.t > max_time_ms_) {
+        done_ = true;
+        break;
+      }
+      if (s.t >= min_time_ms_) *end++ = {s.t, std::bit_cast<double>(s.bits)};
+    }
+    out->resize(size + static_cast<size_t>(end - begin));
+    state_ = s;
+    decoded_ = decoded;
+    if (!ok) FailAtSample();
+  }
 
   // After the last sample only the zero padding of the last byte may remain.
   void CheckEnd() {
-    const int left = static_cast<int>(reader_.remaining_bits());
+    const int left = static_cast<int>(state_.reader.remaining_bits());
     padding_bits_ = left;
     uint64_t padding = 0;
-    if (left >= 8 || !reader_.ReadBits(left, &padding) || padding != 0) {
+    if (left >= 8 || !state_.reader.ReadBits(left, &padding) || padding != 0) {
       Fail("trailing bytes after the last sample of a chunk");
     }
   }
 
+  void FailAtSample() {
+    Fail(absl::StrCat("corrupt chunk at sample ", decoded_, " of ", num_samples_));
+  }
   void Fail(const std::string& what) {
     status_ = absl::DataLossError(what);
     done_ = true;
   }
 
-  BitReader reader_;
+  DecoderState state_;
   int64_t min_time_ms_;
   int64_t max_time_ms_;
   uint32_t num_samples_ = 0;
   uint32_t decoded_ = 0;
   bool done_ = false;
   absl::Status status_;
-  int64_t t_ = 0;
-  uint64_t delta_ = 0;
-  uint64_t bits_ = 0;
-  int leading_ = kNoWindow;
-  int trailing_ = 0;
   int padding_bits_ = 0;  // after the last sample, once CheckEnd ran
-  // Set while bits_ is DecimalValue(decimal_scaled_, decimal_scale_) (see DecodeDecimal).
-  int decimal_scale_ = -1;
-  int64_t decimal_scaled_ = 0;
-  int64_t start_ms_ = 0;  // of the current sample; stays 0 in a version-1 chunk
 };
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeSample() {
-  if (decoded_ == 0) {
-    if (!reader_.ReadVarint(&t_) || !reader_.ReadBits(64, &bits_)) return false;
-    if constexpr (kStarts) return DecodeStart(t_);
-    return true;
-  }
-  uint64_t delta;
-  if (decoded_ == 1) {
-    if (!reader_.ReadUvarint(&delta)) return false;
-  } else {
-    uint64_t dod;
-    if (!DecodeDeltaOfDelta(&dod)) return false;
-    delta = delta_ + dod;
-  }
-  const auto t = static_cast<int64_t>(static_cast<uint64_t>(t_) + delta);
-  // Timestamps strictly increase; anything else is corruption (or a wrapped sum).
-  if (t <= t_) return false;
-  const int64_t prev_time_ms = t_;
-  t_ = t;
-  delta_ = delta;
-  if (!DecodeValue()) return false;
-  if constexpr (kStarts) return DecodeStart(prev_time_ms);
-  return true;
-}
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeStart(int64_t prev_time_ms) {
-  // The code is 0, 10, 110 or 111 (chunk_format::kMaxStartCodeOnes): count its ones.
-  int ones = 0;
-  if (!reader_.ReadOnes(chunk_format::kMaxStartCodeOnes, &ones)) return false;
-  switch (ones) {
-    case 0:
-      return true;
-    case 1:
-      if (decoded_ == 0) return false;  // the first sample has no previous timestamp
-      start_ms_ = prev_time_ms;
-      return true;
-    case 2:
-      start_ms_ = 0;
-      return true;
-    default: {
-      int64_t offset = 0;
-      if (!reader_.ReadVarint(&offset)) return false;
-      start_ms_ = static_cast<int64_t>(static_cast<uint64_t>(t_) + static_cast<uint64_t>(offset));
-      return true;
-    }
-  }
-}
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeDeltaOfDelta(uint64_t* dod) {
-  // The prefix is 0, 10, 110, 1110 or 1111: count its ones.
-  int ones = 0;
-  if (!reader_.ReadOnes(4, &ones)) return false;
-  if (ones == 0) {
-    *dod = 0;
-    return true;
-  }
-  if (ones == 4) return reader_.ReadBits(64, dod);
-  const int value_bits = chunk_format::kDodBits[ones - 1];
-  uint64_t v;
-  if (!reader_.ReadBits(value_bits, &v)) return false;
-  if ((v >> (value_bits - 1)) != 0) v |= ~uint64_t{0} << value_bits;  // Sign-extend.
-  *dod = v;
-  return true;
-}
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeValue() {
-  // The code is 0, 10, 110 or 111: count its ones.
-  int ones = 0;
-  if (!reader_.ReadOnes(3, &ones)) return false;
-  switch (ones) {
-    case 0:
-      return true;
-    case 1:
-      if (leading_ == kNoWindow) return false;
-      return DecodeXor();
-    case 2: {
-      uint64_t window;
-      if (!reader_.ReadBits(11, &window)) return false;
-      const int leading = static_cast<int>(window >> 6);
-      int significant = static_cast<int>(window & 63);
-      if (significant == 0) significant = 64;
-      if (leading + significant > 64) return false;
-      leading_ = leading;
-      trailing_ = 64 - leading - significant;
-      return DecodeXor();
-    }
-    default:
-      return DecodeDecimal();
-  }
-}
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeXor() {
-  uint64_t x;
-  if (!reader_.ReadBits(64 - leading_ - trailing_, &x)) return false;
-  bits_ ^= x << trailing_;
-  decimal_scale_ = -1;
-  return true;
-}
-
-template <bool kStarts>
-bool ChunkIterator<kStarts>::DecodeDecimal() {
-  uint64_t scale;
-  bool wide;
-  if (!reader_.ReadBits(3, &scale) || !reader_.ReadBit(&wide)) return false;
-  int value_bits = chunk_format::kDecimalDeltaBits[0];
-  if (wide) {
-    bool widest;
-    if (!reader_.ReadBit(&widest)) return false;
-    value_bits = chunk_format::kDecimalDeltaBits[widest ? 2 : 1];
-  }
-  uint64_t delta;
-  if (!reader_.ReadBits(value_bits, &delta)) return false;
-  if ((delta >> (value_bits - 1)) != 0) delta |= ~uint64_t{0} << value_bits;  // Sign-extend.
-  int64_t base;
-  const int s = static_cast<int>(scale);
-  if (s == decimal_scale_) {
-    base = decimal_scaled_;
-  } else if (!chunk_format::DecimalBase(std::bit_cast<double>(bits_), s, &base)) {
-    return false;
-  }
-  const int64_t scaled = base + static_cast<int64_t>(delta);
-  bits_ = std::bit_cast<uint64_t>(chunk_format::DecimalValue(scaled, s));
-  // DecimalBase of that value gives `scaled` back while the two roundings (divide, multiply)
-  // stay below half a unit: |scaled| < 2^50 keeps them under a quarter. The next decimal
-  // sample at this scale then skips the multiply and llround of its previous value.
-  decimal_scale_ = std::abs(scaled) < (int64_t{1} << 50) ? s : -1;
-  decimal_scaled_ = scaled;
-  return true;
-}
 
 // Keeps the bytes alive for a ChunkIterator over them.
 template <bool kStarts>

@@ -531,6 +531,25 @@ TEST(ChunkDecoderTest, FiltersByTimeRange) {
   }
 }
 
+
+// AppendRemaining decodes the samples after the second in a loop of its own; it must go on
+// from wherever Next() left the iterator.
+TEST(ChunkDecoderTest, AppendRemainingGoesOnFromAnyPosition) {
+  std::mt19937_64 rng(9);
+  const std::vector<Sample> samples = RandomSamples(rng, 130);
+  const std::string chunk = Encode(samples);
+  for (size_t read = 0; read <= samples.size(); ++read) {
+    SCOPED_TRACE(read);
+    auto it = NewChunkIterator(chunk);
+    std::vector<Sample> got;
+    for (size_t i = 0; i < read; ++i) {
+      ASSERT_TRUE(it->Next());
+      got.push_back(it->At());
+    }
+    ASSERT_TRUE(it->AppendRemaining(&got).ok());
+    ExpectSameSamples(samples, got);
+  }
+}
 TEST(ChunkDecoderTest, OwningIteratorOutlivesTheCallersBytes) {
   std::string chunk = Encode({{10, 1}, {20, 2}, {30, 3}});
   auto it = NewOwningChunkIterator(chunk, 15, 30);
