@@ -130,6 +130,17 @@ class BitReader {
     count_ -= n + 1;
     return true;
   }
+  // For decoders that parse a whole code from the register, without a branch per field: after
+  // Fill(), Peek() holds at least kMaxFastBits counted bits from its top bit down (or every bit
+  // left, zeros below them), and Skip(n) consumes n <= count() of them.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Fill() { Refill(); }
+  uint64_t Peek() const { return buf_; }
+  int count() const { return count_; }
+  void Skip(int n) {
+    buf_ <<= n;
+    count_ -= n;
+  }
+
   // Returns false on truncation or on a varint longer than 64 bits.
   bool ReadUvarint(uint64_t* value);
   bool ReadVarint(int64_t* value);
