@@ -179,6 +179,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec) {
     if (ec) {
       if (ec == http::error::header_limit) return Reject(431, "Request Header Fields Too Large");
+      // The client closed the connection between requests: in Beast's category, but no error.
+      if (ec == http::error::end_of_stream) return Close();
       if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
         return Reject(400, "Bad Request");
       }

@@ -51,6 +51,8 @@ class Client {
   }
 
   void Close() { socket_.close(); }
+  // Half-closes: the server sees the end of the stream, and the client can still read.
+  void ShutdownSend() { socket_.shutdown(tcp::socket::shutdown_send); }
 
   // True when the server closed the connection.
   bool ReadsEof() {
@@ -197,6 +199,19 @@ TEST(HttpServerTest, HandlersSeeTheClientGo) {
   EXPECT_FALSE(gone_while_connected);
   client.Close();
   EXPECT_TRUE(saw_gone.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
+// A client closing its keep-alive connection between requests is no bad request: the server
+// closes its side without answering.
+TEST(HttpServerTest, ClientClosingBetweenRequestsGetsNoAnswer) {
+  base::Registry registry;
+  HttpServer server(HttpServerOptions{.listen_address = "127.0.0.1:0"}, &registry);
+  server.Handle("/echo", Echo());
+  ASSERT_TRUE(server.Start().ok());
+  Client client(server.port());
+  EXPECT_EQ(client.Request("GET", "/echo").result_int(), 200);
+  client.ShutdownSend();
+  EXPECT_TRUE(client.ReadsEof());
 }
 
 TEST(HttpServerTest, DrainClosesIdleConnectionsAndFinishesInFlightRequests) {
