@@ -139,39 +139,45 @@ absl::StatusOr<PostingsList> Querier::PartitionRefs(
 
 absl::StatusOr<PostingsList> Querier::SelectRefs(absl::Span<const model::LabelMatcher> matchers,
                                                  absl::Span<const int64_t> partitions) const {
-  // Exact matchers are cheapest; resolve them first so an empty one ends the work early.
-  std::vector<const model::LabelMatcher*> exact, others;
+  // An exact matcher is the cheapest to resolve, one posting key per series; the metric name's
+  // usually leaves the fewest series, so it goes first. Every posting read is a RocksDB step,
+  // so the others are resolved through the postings only when that leaves many series.
+  std::vector<const model::LabelMatcher*> exact, rest;
   for (const model::LabelMatcher& m : matchers) {
     const bool is_exact = m.type() == model::MatchType::kEqual && !m.value().empty();
-    (is_exact ? exact : others).push_back(&m);
+    (is_exact ? exact : rest).push_back(&m);
   }
+  std::stable_partition(exact.begin(), exact.end(), [](const model::LabelMatcher* m) {
+    return m->name() == model::kMetricNameLabel;
+  });
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_));
-  if (exact.empty() || others.empty()) {
+  if (exact.empty()) {
     std::vector<PostingsList> lists;
     for (int64_t partition : partitions) {
-      ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition,
-                                                        exact.empty() ? others : exact));
+      ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, rest));
       lists.push_back(std::move(refs));
     }
     return Union(lists);
   }
-  std::vector<PostingsList> exact_refs;
+  rest.insert(rest.begin(), exact.begin() + 1, exact.end());
+  std::vector<PostingsList> first_refs;
   for (int64_t partition : partitions) {
-    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, exact));
-    exact_refs.push_back(std::move(refs));
+    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partition, {exact[0]}));
+    first_refs.push_back(std::move(refs));
   }
-  PostingsList candidates = Union(exact_refs);
+  PostingsList candidates = Union(first_refs);
+  if (rest.empty()) return candidates;
   if (candidates.size() <= kMaxRefsMatchedOnLabels) {
-    // Reading the other matchers' postings would visit every value of their labels (every
-    // instance, say) and every ref of the values that match; the few candidates' own labels
-    // tell the same.
-    return MatchOnLabels(std::move(candidates), others);
+    // Reading the other matchers' postings would take a step per series of each value they
+    // accept (every series of an instance, say), and more for a regex; the few candidates'
+    // own labels tell the same.
+    return MatchOnLabels(std::move(candidates), rest);
   }
   std::vector<PostingsList> lists;
   for (size_t i = 0; i < partitions.size(); ++i) {
-    if (exact_refs[i].empty()) continue;
-    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partitions[i], others));
-    lists.push_back(Intersect({std::move(exact_refs[i]), std::move(refs)}));
+    if (first_refs[i].empty()) continue;
+    ASSIGN_OR_RETURN(PostingsList refs, PartitionRefs(it.get(), partitions[i], rest));
+    lists.push_back(Intersect({std::move(first_refs[i]), std::move(refs)}));
   }
   return Union(lists);
 }

@@ -27,8 +27,9 @@ namespace kura::storage {
 // Thread-safe: every call reads the DB through its own iterators.
 class Querier {
  public:
-  // With at most this many series left by a selector's exact matchers, its other matchers are
-  // checked against those series' labels instead of being resolved through the postings.
+  // With at most this many series left by a selector's first exact matcher (the metric name's
+  // when it has one), its other matchers are checked against those series' labels instead of
+  // being resolved through the postings.
   static constexpr size_t kMaxRefsMatchedOnLabels = 2048;
 
   // The label sets of series refs, in order: the node reads them from its head where it can,

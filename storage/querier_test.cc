@@ -1,5 +1,6 @@
-// Selector resolution through a real node: the same series whether the non-exact matchers are
-// resolved through the postings (many candidates) or on the candidates' labels (few).
+// Selector resolution through a real node: the same series whether the matchers after the first
+// exact one are resolved through the postings (many candidates) or on the candidates' labels
+// (few).
 
 #include <memory>
 #include <string>
@@ -91,6 +92,14 @@ TEST_P(QuerierTest, ExactMatchersWithOthersSelectTheSameSeriesEitherWay) {
   EXPECT_EQ(Count({M(MatchType::kEqual, "instance", "i1"), M(MatchType::kNotEqual, "__name__", "m")}),
             1u);
   EXPECT_EQ(Count({name, M(MatchType::kRegexMatch, "instance", "nope")}), 0u);
+  // Exact matchers only, the metric name's first or not, or none at all.
+  EXPECT_EQ(Count({M(MatchType::kEqual, "instance", "i1"), name}),
+            count_if([](size_t i) { return i % 10 == 1; }));
+  EXPECT_EQ(Count({M(MatchType::kEqual, "instance", "i1"), M(MatchType::kEqual, "zone", "z1")}),
+            count_if([](size_t i) { return i % 10 == 1 && i % 3 == 0 && i % 2 == 1; }));
+  EXPECT_EQ(Count({M(MatchType::kEqual, "instance", "i1")}),
+            count_if([](size_t i) { return i % 10 == 1; }) + 1);
+  EXPECT_EQ(Count({name, M(MatchType::kEqual, "instance", "nope")}), 0u);
 }
 
 // Below and above Querier::kMaxRefsMatchedOnLabels candidates.
