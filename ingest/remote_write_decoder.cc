@@ -261,7 +261,35 @@ absl::Status ParseTimeSeries(std::string_view data, LabelsCache* cache, model::T
   return absl::OkStatus();
 }
 
-// prometheus.WriteRequest: timeseries = 1, metadata = 3 (dropped).
+// Prometheus's words for prometheus.MetricMetadata.MetricType, by number.
+constexpr std::string_view kMetricTypes[] = {"unknown", "counter", "gauge",    "histogram",
+                                             "gaugehistogram", "summary", "info", "stateset"};
+
+// prometheus.MetricMetadata: type = 1, metric_family_name = 2, help = 4, unit = 5. A type this
+// decoder does not know (a newer sender's) is "unknown", as Prometheus shows it.
+bool ParseMetadata(std::string_view data, model::MetricMetadata* out) {
+  WireReader r(data);
+  uint64_t type = 0;
+  while (!r.done()) {
+    uint64_t field;
+    int wire_type;
+    std::string_view bytes;
+    if (!r.ReadTag(&field, &wire_type)) return false;
+    if (field == 1 && wire_type == kVarint) {
+      if (!r.ReadVarint(&type)) return false;
+    } else if ((field == 2 || field == 4 || field == 5) && wire_type == kLengthDelimited) {
+      if (!r.ReadLengthDelimited(&bytes)) return false;
+      std::string& to = field == 2 ? out->family : field == 4 ? out->help : out->unit;
+      to.assign(bytes);
+    } else if (!r.Skip(wire_type)) {
+      return false;
+    }
+  }
+  out->type = std::string(type < std::size(kMetricTypes) ? kMetricTypes[type] : "unknown");
+  return true;
+}
+
+// prometheus.WriteRequest: timeseries = 1, metadata = 3.
 absl::Status ParseWriteRequest(std::string_view data, LabelsCache* cache, DecodedWrite* out) {
   WireReader r(data);
   model::TimeSeries series;
@@ -280,7 +308,11 @@ absl::Status ParseWriteRequest(std::string_view data, LabelsCache* cache, Decode
       }
       series = model::TimeSeries();
     } else if (field == 3 && wire_type == kLengthDelimited) {
-      if (!r.ReadLengthDelimited(&message) || !IsWellFormed(message)) return CorruptProtobuf();
+      model::MetricMetadata metadata;
+      if (!r.ReadLengthDelimited(&message) || !ParseMetadata(message, &metadata)) {
+        return CorruptProtobuf();
+      }
+      out->batch.metadata.push_back(std::move(metadata));
     } else if (!r.Skip(wire_type)) {
       return CorruptProtobuf();
     }

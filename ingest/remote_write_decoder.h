@@ -31,7 +31,8 @@ absl::Status CheckContentType(std::string_view content_type);
 // yet; refused rather than silently dropped).
 //
 // Labels keep the order they were sent in, so validation can insist on sorted names. Series that
-// carry no samples (e.g. exemplars only) are left out; exemplars and metadata are discarded.
+// carry no samples (e.g. exemplars only) are left out; exemplars are discarded. Metadata goes
+// to WriteBatch::metadata, in the order sent.
 absl::StatusOr<model::WriteBatch> DecodeRemoteWrite(std::string_view content_encoding,
                                                     std::string_view body,
                                                     size_t max_decoded_bytes);

@@ -85,7 +85,7 @@ TEST(RemoteWriteDecoderTest, KeepsLabelOrderAsSent) {
   EXPECT_THAT(Names(batch->series[0].labels), ElementsAre("job", "__name__", "az"));
 }
 
-TEST(RemoteWriteDecoderTest, LeavesOutSeriesWithoutSamplesAndIgnoresMetadata) {
+TEST(RemoteWriteDecoderTest, LeavesOutSeriesWithoutSamplesAndDecodesMetadata) {
   prometheus::WriteRequest request;
   auto* exemplar_only = AddSeries(&request, {{"__name__", "a"}});
   exemplar_only->add_exemplars()->set_value(1);
@@ -93,10 +93,25 @@ TEST(RemoteWriteDecoderTest, LeavesOutSeriesWithoutSamplesAndIgnoresMetadata) {
   auto* metadata = request.add_metadata();
   metadata->set_metric_family_name("b");
   metadata->set_type(prometheus::MetricMetadata::GAUGE);
-  absl::StatusOr<model::WriteBatch> batch = DecodeRemoteWrite("snappy", Body(request), kLimit);
+  metadata->set_help("What b is.");
+  metadata->set_unit("seconds");
+  auto* histogram = request.add_metadata();
+  histogram->set_metric_family_name("h");
+  histogram->set_type(prometheus::MetricMetadata::GAUGEHISTOGRAM);
+  // A type from a newer sender than this decoder.
+  request.add_metadata()->set_metric_family_name("new");
+  std::string raw = request.SerializeAsString();
+  raw += std::string("\x1a\x07\x08\x63\x12\x03new", 9);  // metadata {type: 99, family: "new"}
+  absl::StatusOr<model::WriteBatch> batch = DecodeRemoteWrite("snappy", Snappy(raw), kLimit);
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->series.size(), 1u);
   EXPECT_EQ(batch->series[0].labels.ToString(), "b");
+  using model::MetricMetadata;
+  EXPECT_THAT(batch->metadata,
+              ElementsAre(MetricMetadata{"b", "gauge", "What b is.", "seconds"},
+                          MetricMetadata{"h", "gaugehistogram", "", ""},
+                          MetricMetadata{"new", "unknown", "", ""},
+                          MetricMetadata{"new", "unknown", "", ""}));
 }
 
 TEST(RemoteWriteDecoderTest, EmptyRequestIsAnEmptyBatch) {

@@ -112,7 +112,7 @@ absl::Status RemoteWriteHandler::DecodeValidateWrite(const base::HttpRequest& re
   // The whole request is checked before any of it is written: a 400 means nothing was stored.
   RETURN_IF_ERROR(ValidateWriteBatch(batch, absl::Now(), options_.max_future_skew,
                                      &decoded.labels_valid));
-  if (batch.series.empty()) return absl::OkStatus();
+  if (batch.series.empty() && batch.metadata.empty()) return absl::OkStatus();
   return writer_->Write(batch);
 }
 

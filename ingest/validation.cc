@@ -144,6 +144,25 @@ absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
     }
     RETURN_IF_ERROR(ValidateSamples(series, now, max_future_skew));
   }
+  for (const model::MetricMetadata& metadata : batch.metadata) {
+    RETURN_IF_ERROR(ValidateMetadata(metadata));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMetadata(const model::MetricMetadata& metadata) {
+  const std::string family = absl::StrCat("\"", EscapeInvalidUtf8(metadata.family), "\"");
+  if (metadata.family.empty()) {
+    return absl::InvalidArgumentError("invalid metadata: empty metric family name");
+  }
+  for (const auto& [what, text] : {std::pair{"metric family name", &metadata.family},
+                                   std::pair{"help", &metadata.help},
+                                   std::pair{"unit", &metadata.unit}}) {
+    if (!IsValidUtf8(*text)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid metadata of ", family, ": ", what, " is not valid UTF-8"));
+    }
+  }
   return absl::OkStatus();
 }
 

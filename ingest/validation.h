@@ -14,6 +14,7 @@
 //     sender that sends one has a bug worth seeing) and valid UTF-8;
 //   - sample timestamps strictly ascending, none later than now + max_future_skew.
 //   Any float value is accepted, NaN and the stale marker included.
+// Metadata entries need a family name and valid UTF-8 (ValidateMetadata).
 
 #include <cstdint>
 #include <string>
@@ -35,7 +36,11 @@ absl::Status ValidateSeries(const model::TimeSeries& series, absl::Time now,
 // The label rules alone.
 absl::Status ValidateLabels(const model::Labels& labels);
 
-// Validates every series; returns the first failure. Where `labels_valid` (null, or parallel to
+// A metric family's metadata: a non-empty family name, and valid UTF-8 throughout (it is
+// served as JSON).
+absl::Status ValidateMetadata(const model::MetricMetadata& metadata);
+
+// Validates every series and every metadata entry; returns the first failure. Where `labels_valid` (null, or parallel to
 // batch.series) is true, the series' labels are known to pass and only its samples are checked.
 absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
                                 absl::Duration max_future_skew,

@@ -140,6 +140,21 @@ TEST(ValidationTest, BatchReportsTheFirstInvalidSeries) {
   EXPECT_TRUE(ValidateWriteBatch(batch, kNow, kSkew).ok());
 }
 
+TEST(ValidationTest, RejectsMetadataWithoutAFamilyOrWithInvalidUtf8) {
+  EXPECT_TRUE(ValidateMetadata({"up", "gauge", "Whether the target answered.", ""}).ok());
+  EXPECT_TRUE(ValidateMetadata({"up", "unknown", "", ""}).ok());
+  absl::Status empty = ValidateMetadata({"", "gauge", "", ""});
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.message(), "invalid metadata: empty metric family name");
+  absl::Status help = ValidateMetadata({"up", "gauge", "bad \xff", ""});
+  EXPECT_EQ(help.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(help.message(), "invalid metadata of \"up\": help is not valid UTF-8");
+  model::WriteBatch batch;
+  batch.metadata.push_back({"up", "gauge", "", "\xfe"});
+  EXPECT_EQ(ValidateWriteBatch(batch, absl::Now(), absl::Minutes(10)).message(),
+            "invalid metadata of \"up\": unit is not valid UTF-8");
+}
+
 TEST(ValidationTest, DescribeSeriesEscapesInvalidUtf8) {
   EXPECT_EQ(DescribeSeries(model::Labels::FromSorted({{"__name__", "up"}, {"a", "\xff"}})),
             "up{a=\"\\xff\"}");

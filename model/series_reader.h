@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/matcher.h"
+#include "model/metadata.h"
 #include "model/series_set.h"
 
 namespace kura::model {
@@ -34,6 +35,11 @@ class SeriesReader {
   virtual absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, absl::Span<const LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms) = 0;
+
+  // The metadata of every metric family, or of the family `metric` names when not empty,
+  // sorted by family; a family described differently by different storage nodes (or senders)
+  // has an entry for each description.
+  virtual absl::StatusOr<std::vector<MetricMetadata>> Metadata(std::string_view metric) = 0;
 };
 
 }  // namespace kura::model

@@ -1,12 +1,14 @@
 #pragma once
 
-// WriteBatch: the series (labels + samples) that one write carries.
+// WriteBatch: the series (labels + samples) that one write carries, and the metadata of metric
+// families it may carry besides.
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "model/labels.h"
+#include "model/metadata.h"
 #include "model/sample.h"
 
 namespace kura::model {
@@ -20,6 +22,9 @@ struct TimeSeries {
 
 struct WriteBatch {
   std::vector<TimeSeries> series;
+  // How the sender describes metric families (Prometheus sends every family's once a minute,
+  // in requests of their own); each replaces what was known of its family.
+  std::vector<MetricMetadata> metadata;
 
   size_t NumSamples() const {
     size_t n = 0;

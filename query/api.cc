@@ -475,11 +475,41 @@ absl::Status Api::BuildInfoEndpoint(const ApiParams& params, const base::HttpReq
   return absl::OkStatus();
 }
 
+// Prometheus's metricMetadata, over what remote write delivered instead of what targets expose:
+// {"family": [{"type": ..., "help": ..., "unit": ...}, ...], ...}. `limit` caps the families
+// and `limit_per_metric` each family's entries (0: no cap); families come in name order.
 absl::Status Api::Metadata(const ApiParams& params, const base::HttpRequest& request,
                            JsonWriter* data, Annotations* annotations) {
-  // Remote write 1.0 carries no metadata that Kura keeps yet: an empty map, as Prometheus
-  // answers without targets.
+  ASSIGN_OR_RETURN(const int64_t limit, LimitParam(params));
+  absl::StatusOr<int64_t> limit_per_metric = ParseLimit(params.Get("limit_per_metric"));
+  if (!limit_per_metric.ok()) return InvalidParam("limit_per_metric", limit_per_metric.status());
+  ASSIGN_OR_RETURN(const std::vector<model::MetricMetadata> entries,
+                   reader_->Metadata(params.Get("metric")));
   data->BeginObject();
+  int64_t families = 0, in_family = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const model::MetricMetadata& entry = entries[i];
+    const bool first = i == 0 || entries[i - 1].family != entry.family;
+    if (first) {
+      if (limit > 0 && families == limit) break;
+      if (i > 0) data->EndArray();
+      data->Key(entry.family);
+      data->BeginArray();
+      ++families;
+      in_family = 0;
+    }
+    if (*limit_per_metric > 0 && in_family == *limit_per_metric) continue;
+    ++in_family;
+    data->BeginObject();
+    data->Key("type");
+    data->String(entry.type);
+    data->Key("help");
+    data->String(entry.help);
+    data->Key("unit");
+    data->String(entry.unit);
+    data->EndObject();
+  }
+  if (families > 0) data->EndArray();
   data->EndObject();
   return absl::OkStatus();
 }

@@ -239,6 +239,35 @@ TEST_F(ApiTest, StaticEndpoints) {
   EXPECT_EQ(Get("/api/v1/nothing").status, 404);
 }
 
+TEST_F(ApiTest, MetadataAsRemoteWriteDeliveredIt) {
+  model::WriteBatch batch;
+  batch.metadata = {{"up", "gauge", "Whether \"it\" answered.", ""},
+                    {"http_request_duration_seconds", "histogram", "Latency.", "seconds"},
+                    {"process_cpu_seconds_total", "counter", "CPU.", ""}};
+  ASSERT_TRUE(node_->Write(batch).ok());
+  const std::string up = "\"up\":[{\"type\":\"gauge\",\"help\":\"Whether \\\"it\\\" answered.\","
+                         "\"unit\":\"\"}]";
+  const std::string latency =
+      "\"http_request_duration_seconds\":[{\"type\":\"histogram\",\"help\":\"Latency.\","
+      "\"unit\":\"seconds\"}]";
+  const std::string cpu =
+      "\"process_cpu_seconds_total\":[{\"type\":\"counter\",\"help\":\"CPU.\",\"unit\":\"\"}]";
+  EXPECT_EQ(Ok(Get("/api/v1/metadata")),
+            "{\"status\":\"success\",\"data\":{" + latency + "," + cpu + "," + up + "}}");
+  EXPECT_EQ(Ok(Get("/api/v1/metadata", "metric=up")),
+            "{\"status\":\"success\",\"data\":{" + up + "}}");
+  EXPECT_EQ(Ok(Get("/api/v1/metadata", "metric=down")), "{\"status\":\"success\",\"data\":{}}");
+  EXPECT_EQ(Ok(Get("/api/v1/metadata", "limit=2&limit_per_metric=1")),
+            "{\"status\":\"success\",\"data\":{" + latency + "," + cpu + "}}");
+  EXPECT_EQ(Ok(Get("/api/v1/metadata", "limit=0")),
+            "{\"status\":\"success\",\"data\":{" + latency + "," + cpu + "," + up + "}}");
+  base::HttpResponse bad = Get("/api/v1/metadata", "limit_per_metric=x");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body,
+            "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter "
+            "\\\"limit_per_metric\\\": strconv.Atoi: parsing \\\"x\\\": invalid syntax\"}");
+}
+
 TEST_F(ApiTest, FormatQueryPrintsCanonicalForm) {
   EXPECT_EQ(Ok(Post("/api/v1/format_query",
                     "query=SUM+BY(job)(rate(http_requests_total%7Bcode%3D%22200%22%7D%5B5m%5D))")),

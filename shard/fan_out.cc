@@ -125,20 +125,21 @@ absl::StatusOr<std::unique_ptr<model::SeriesSet>> FanOut::Select(
                             std::move(on_end));
 }
 
-absl::StatusOr<std::vector<std::string>> FanOut::MergeStrings(
-    const std::function<absl::StatusOr<std::vector<std::string>>(NodeClient*)>& call) {
+template <typename T>
+absl::StatusOr<std::vector<T>> FanOut::MergeSorted(
+    const std::function<absl::StatusOr<std::vector<T>>(NodeClient*)>& call) {
   std::shared_ptr<const NodePool::Nodes> nodes = pool_->Snapshot();
-  std::vector<std::vector<std::string>> per_node(nodes->size());
+  std::vector<std::vector<T>> per_node(nodes->size());
   absl::StatusOr<std::vector<std::string>> warnings =
       OnEveryNode(*nodes, [&](PoolNode* node, size_t i) {
-        absl::StatusOr<std::vector<std::string>> values = call(&node->client);
+        absl::StatusOr<std::vector<T>> values = call(&node->client);
         if (!values.ok()) return values.status();
         per_node[i] = *std::move(values);
         return absl::OkStatus();
       });
   if (!warnings.ok()) return warnings.status();
-  std::vector<std::string> merged;
-  for (std::vector<std::string>& values : per_node) {
+  std::vector<T> merged;
+  for (std::vector<T>& values : per_node) {
     merged.insert(merged.end(), std::make_move_iterator(values.begin()),
                   std::make_move_iterator(values.end()));
   }
@@ -149,16 +150,23 @@ absl::StatusOr<std::vector<std::string>> FanOut::MergeStrings(
 
 absl::StatusOr<std::vector<std::string>> FanOut::LabelNames(
     absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms) {
-  return MergeStrings(
+  return MergeSorted<std::string>(
       [&](NodeClient* client) { return client->LabelNames(matchers, min_time_ms, max_time_ms); });
 }
 
 absl::StatusOr<std::vector<std::string>> FanOut::LabelValues(
     std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
     int64_t max_time_ms) {
-  return MergeStrings([&](NodeClient* client) {
+  return MergeSorted<std::string>([&](NodeClient* client) {
     return client->LabelValues(name, matchers, min_time_ms, max_time_ms);
   });
+}
+
+absl::StatusOr<std::vector<model::MetricMetadata>> FanOut::Metadata(std::string_view metric) {
+  // Each family's metadata is on the replication factor's nodes; one that missed an update
+  // (rerouted while down) may still hold an older description, which comes out beside it.
+  return MergeSorted<model::MetricMetadata>(
+      [&](NodeClient* client) { return client->Metadata(metric); });
 }
 
 }  // namespace kura::shard

@@ -46,6 +46,7 @@ class FanOut : public model::SeriesReader {
   absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms) override;
+  absl::StatusOr<std::vector<model::MetricMetadata>> Metadata(std::string_view metric) override;
 
  private:
   // Runs `call` on every node in parallel (`call(node, i)` for node i). Returns the warnings for
@@ -53,8 +54,10 @@ class FanOut : public model::SeriesReader {
   // answered.
   absl::StatusOr<std::vector<std::string>> OnEveryNode(
       const NodePool::Nodes& nodes, const std::function<absl::Status(PoolNode*, size_t)>& call);
-  absl::StatusOr<std::vector<std::string>> MergeStrings(
-      const std::function<absl::StatusOr<std::vector<std::string>>(NodeClient*)>& call);
+  // `call`'s answers from every node, sorted and each once.
+  template <typename T>
+  absl::StatusOr<std::vector<T>> MergeSorted(
+      const std::function<absl::StatusOr<std::vector<T>>(NodeClient*)>& call);
 
   NodePool* pool_;
   const FanOutOptions options_;

@@ -1,5 +1,7 @@
 #include "shard/fan_out.h"
 
+#include <algorithm>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shard/router.h"
@@ -8,6 +10,7 @@
 namespace kura::shard {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -130,6 +133,39 @@ TEST_F(FanOutTest, ReplicasAreMergedWithoutDuplicates) {
   auto values = fan_out.LabelValues("i", {}, 0, 100'000);
   ASSERT_TRUE(values.ok());
   EXPECT_THAT(*values, SizeIs(50));
+}
+
+// Metadata goes to the replication factor's nodes by its family name, and the fan-out reads
+// it back once, with one node down too.
+TEST_F(FanOutTest, MetadataReachesReplicationFactorNodesAndReadsBackOnce) {
+  Router router(pool_.get(), {.replication_factor = 2}, &registry_);
+  model::WriteBatch batch;
+  for (int i = 0; i < 20; ++i) {
+    batch.metadata.push_back({absl::StrCat("family_", i), "counter", absl::StrCat("Help ", i), ""});
+  }
+  ASSERT_TRUE(router.Write(batch).ok());
+  size_t stored = 0;
+  for (int n = 0; n < 3; ++n) {
+    absl::StatusOr<std::vector<model::MetricMetadata>> on_node = nodes_.node(n)->Metadata("");
+    ASSERT_TRUE(on_node.ok());
+    stored += on_node->size();
+  }
+  EXPECT_EQ(stored, 2u * 20);
+
+  FanOut fan_out(pool_.get(), {}, &registry_);
+  std::vector<model::MetricMetadata> want = batch.metadata;
+  std::sort(want.begin(), want.end());
+  absl::StatusOr<std::vector<model::MetricMetadata>> all = fan_out.Metadata("");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, want);
+  absl::StatusOr<std::vector<model::MetricMetadata>> one = fan_out.Metadata("family_7");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_THAT(*one, ElementsAre(model::MetricMetadata{"family_7", "counter", "Help 7", ""}));
+
+  nodes_.Stop(1);
+  all = fan_out.Metadata("");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, want) << "RF=2 covers one dead node";
 }
 
 TEST_F(FanOutTest, OneDeadNodeGivesCompleteDataWithAPartialResponseWarning) {

@@ -85,12 +85,14 @@ NodeClient::NodeClient(std::string address, NodeClientOptions options)
 
 NodeClient::~NodeClient() = default;
 
-absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series) {
+absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series,
+                               absl::Span<const model::MetricMetadata* const> metadata) {
   storage::v1::WriteRequest request;
   request.mutable_series()->Reserve(static_cast<int>(series.size()));
   for (const SeriesToWrite& s : series) {
     storage::EncodeWriteSeries(*s.series, *s.canonical_labels, &request);
   }
+  for (const model::MetricMetadata* m : metadata) storage::EncodeMetadata(*m, request.add_metadata());
   storage::v1::WriteResponse response;
   Rep::Call call(rep_.get(), rep_->options_.timeout);
   return storage::FromGrpcStatus(rep_->storage_->Write(call.context(), request, &response));
@@ -190,6 +192,22 @@ absl::StatusOr<std::vector<std::string>> NodeClient::LabelValues(
       storage::FromGrpcStatus(rep_->storage_->LabelValues(call.context(), request, &response));
   if (!status.ok()) return status;
   return std::vector<std::string>(response.values().begin(), response.values().end());
+}
+
+absl::StatusOr<std::vector<model::MetricMetadata>> NodeClient::Metadata(std::string_view metric) {
+  storage::v1::MetadataRequest request;
+  request.set_metric(std::string(metric));
+  storage::v1::MetadataResponse response;
+  Rep::Call call(rep_.get(), rep_->options_.timeout);
+  absl::Status status =
+      storage::FromGrpcStatus(rep_->storage_->Metadata(call.context(), request, &response));
+  if (!status.ok()) return status;
+  std::vector<model::MetricMetadata> entries;
+  entries.reserve(static_cast<size_t>(response.metadata_size()));
+  for (const storage::v1::MetricMetadata& m : response.metadata()) {
+    entries.push_back(storage::DecodeMetadata(m));
+  }
+  return entries;
 }
 
 absl::Status NodeClient::Check() {

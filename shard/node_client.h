@@ -59,7 +59,8 @@ class NodeClient {
   // OK once the node made every sample durable. The node's own errors come back with their
   // codes (InvalidArgument for a bad sample); transport failures are Unavailable or
   // DeadlineExceeded.
-  absl::Status Write(absl::Span<const SeriesToWrite> series);
+  absl::Status Write(absl::Span<const SeriesToWrite> series,
+                     absl::Span<const model::MetricMetadata* const> metadata = {});
 
   // The node's answer as gRPC delivers it, sorted by labels. Errors (transport failures, the
   // node's own) come at the stream's end. The stream must not outlive the client.
@@ -70,6 +71,8 @@ class NodeClient {
   absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms);
+  // The node's metric family metadata (SeriesReader::Metadata), sorted by family.
+  absl::StatusOr<std::vector<model::MetricMetadata>> Metadata(std::string_view metric);
 
   // grpc.health.v1 Check: OK when the node answers SERVING within the probe timeout.
   absl::Status Check();

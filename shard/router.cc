@@ -1,5 +1,6 @@
 #include "shard/router.h"
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,8 +22,14 @@ size_t ApproximateBytes(const model::TimeSeries& series) {
   return bytes;
 }
 
-// Where each series stands: its healthy candidates in preference order, the next to try and
-// how many acknowledgements it still needs.
+// What a metadata entry costs in flight: its strings.
+size_t ApproximateBytes(const model::MetricMetadata& metadata) {
+  return metadata.family.size() + metadata.type.size() + metadata.help.size() +
+         metadata.unit.size() + 8;
+}
+
+// Where each series (or metadata entry) stands: its healthy candidates in preference order,
+// the next to try and how many acknowledgements it still needs.
 struct SeriesState {
   std::vector<int> candidates;
   size_t next = 0;
@@ -32,7 +39,8 @@ struct SeriesState {
 // One node's part of a round.
 struct NodeWrite {
   int node = 0;
-  std::vector<size_t> series;  // indices into the batch
+  // Indices into the batch's series, then past them into its metadata.
+  std::vector<size_t> items;
   size_t bytes = 0;
   absl::Status status;
 };
@@ -40,10 +48,17 @@ struct NodeWrite {
 void RunNodeWrite(const model::WriteBatch& batch, const std::vector<std::string>& canonical,
                   PoolNode* node, NodeWrite* write) {
   std::vector<SeriesToWrite> series;
-  series.reserve(write->series.size());
-  for (size_t i : write->series) series.push_back({&batch.series[i], &canonical[i]});
+  std::vector<const model::MetricMetadata*> metadata;
+  series.reserve(write->items.size());
+  for (size_t i : write->items) {
+    if (i < batch.series.size()) {
+      series.push_back({&batch.series[i], &canonical[i]});
+    } else {
+      metadata.push_back(&batch.metadata[i - batch.series.size()]);
+    }
+  }
   const absl::Time start = absl::Now();
-  write->status = node->client.Write(series);
+  write->status = node->client.Write(series, metadata);
   node->write_latency.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   if (!write->status.ok()) node->write_errors.Inc();
   node->Report(write->status);
@@ -82,7 +97,10 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
   std::vector<bool> healthy(nodes.size());
   for (size_t n = 0; n < nodes.size(); ++n) healthy[n] = nodes[n]->healthy();
 
-  std::vector<SeriesState> states(batch.series.size());
+  // Series and metadata entries alike go to the first healthy nodes of their preference list:
+  // a series by its labels' hash, an entry by its family name's.
+  const size_t num_series = batch.series.size();
+  std::vector<SeriesState> states(num_series + batch.metadata.size());
   // Computed once: the series hash (Labels::Hash() is xxHash3 of these bytes) and every
   // replica's request need them.
   std::vector<std::string> canonical(batch.series.size());
@@ -91,6 +109,14 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
     canonical[i] = batch.series[i].labels.CanonicalBytes();
     layout->placement->PreferenceList(XXH3_64bits(canonical[i].data(), canonical[i].size()),
                                       &order);
+    for (int n : order) {
+      if (healthy[static_cast<size_t>(n)]) states[i].candidates.push_back(n);
+    }
+    states[i].needed = options_.replication_factor;
+  }
+  for (size_t i = num_series; i < states.size(); ++i) {
+    const std::string& family = batch.metadata[i - num_series].family;
+    layout->placement->PreferenceList(XXH3_64bits(family.data(), family.size()), &order);
     for (int n : order) {
       if (healthy[static_cast<size_t>(n)]) states[i].candidates.push_back(n);
     }
@@ -108,14 +134,17 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
       SeriesState& state = states[i];
       for (int k = 0; k < state.needed; ++k) {
         if (state.next == state.candidates.size()) {
-          return absl::UnavailableError(absl::StrCat("fewer than ", options_.replication_factor,
-                                                     " healthy storage nodes could take series ",
-                                                     batch.series[i].labels.ToString(),
-                                                     "; last error: ", last_failure.message()));
+          return absl::UnavailableError(absl::StrCat(
+              "fewer than ", options_.replication_factor, " healthy storage nodes could take ",
+              i < num_series
+                  ? absl::StrCat("series ", batch.series[i].labels.ToString())
+                  : absl::StrCat("the metadata of ", batch.metadata[i - num_series].family),
+              "; last error: ", last_failure.message()));
         }
         NodeWrite& write = writes[static_cast<size_t>(state.candidates[state.next++])];
-        write.series.push_back(i);
-        write.bytes += ApproximateBytes(batch.series[i]);
+        write.items.push_back(i);
+        write.bytes += i < num_series ? ApproximateBytes(batch.series[i])
+                                      : ApproximateBytes(batch.metadata[i - num_series]);
         any = true;
       }
     }
@@ -131,7 +160,7 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
       }
     };
     for (size_t n = 0; n < nodes.size(); ++n) {
-      if (writes[n].series.empty()) continue;
+      if (writes[n].items.empty()) continue;
       writes[n].node = static_cast<int>(n);
       const int64_t bytes = static_cast<int64_t>(writes[n].bytes);
       const int64_t before = nodes[n]->in_flight_bytes.fetch_add(bytes);
@@ -160,15 +189,17 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
     for (size_t n : reserved) {
       const NodeWrite& write = writes[n];
       if (write.status.ok()) {
-        for (size_t i : write.series) --states[i].needed;
+        for (size_t i : write.items) --states[i].needed;
       } else if (write.status.code() == absl::StatusCode::kInvalidArgument) {
         rejected = write.status;
-        for (size_t i : write.series) --states[i].needed;  // retrying elsewhere cannot help
+        for (size_t i : write.items) --states[i].needed;  // retrying elsewhere cannot help
       } else {
         last_failure =
             absl::Status(write.status.code(),
                          absl::StrCat(nodes[n]->client.address(), ": ", write.status.message()));
-        rerouted_series_.Inc(static_cast<double>(write.series.size()));
+        rerouted_series_.Inc(static_cast<double>(
+            std::count_if(write.items.begin(), write.items.end(),
+                          [&](size_t i) { return i < num_series; })));
       }
     }
   }

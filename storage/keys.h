@@ -16,6 +16,7 @@ inline constexpr std::string_view kPostingsFamily = "postings";
 inline constexpr std::string_view kChunksFamily = "chunks";
 inline constexpr std::string_view kHeadFamily = "head";
 inline constexpr std::string_view kTombstonesFamily = "tombstones";
+inline constexpr std::string_view kMetadataFamily = "metadata";
 
 // Separator inside keys; it never occurs in UTF-8 text, so names and values need no escaping.
 inline constexpr char kSeparator = '\xff';

@@ -47,8 +47,8 @@ constexpr int64_t kMinMemoryBudgetBytes = int64_t{4} << 20;
 constexpr int64_t kOutOfOrderFlushSamples = 64 * 1024;
 
 // In the order of Rep's handles_, after "default".
-constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily, kChunksFamily,
-                                          kHeadFamily, kTombstonesFamily};
+constexpr std::string_view kFamilies[] = {kSeriesFamily,     kPostingsFamily, kChunksFamily,
+                                          kHeadFamily,       kTombstonesFamily, kMetadataFamily};
 
 bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
@@ -356,6 +356,9 @@ void Node::Rep::ApplyToHead(SeriesWrite* write) {
 }
 
 absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
+  if (!batch.metadata.empty()) {
+    RETURN_IF_ERROR(SetWriteHealth(metadata_.Update(batch.metadata, IndexWriteOptions())));
+  }
   std::vector<SeriesWrite> writes;
   RETURN_IF_ERROR(Merge(batch, &writes));
   absl::MutexLock lock(&mu_);
@@ -679,6 +682,10 @@ absl::StatusOr<std::vector<std::string>> Node::LabelValues(
     std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
     int64_t max_time_ms) {
   return rep_->LabelValues(name, matchers, min_time_ms, max_time_ms);
+}
+
+absl::StatusOr<std::vector<model::MetricMetadata>> Node::Metadata(std::string_view metric) {
+  return rep_->metadata().Get(metric);
 }
 
 NodeStats Node::stats() const { return rep_->stats(); }

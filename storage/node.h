@@ -91,6 +91,7 @@ class Node : public model::SeriesWriter, public model::SeriesReader, public mode
   absl::StatusOr<std::vector<std::string>> LabelValues(
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms) override;
+  absl::StatusOr<std::vector<model::MetricMetadata>> Metadata(std::string_view metric) override;
 
   // Prometheus's delete_series: tombstones the samples, which reads leave out from now on.
   // The tombstone ends at each series' newest sample, so later writes stay visible.

@@ -75,6 +75,7 @@ absl::Status Node::Rep::Recover() {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(index_.Init());
   RETURN_IF_ERROR(tombstones_.Load());
+  RETURN_IF_ERROR(metadata_.Load());
   // The checkpointed open chunks, in batches so one MultiGet fetches the labels of many. Their
   // newest sample is the series' newest: the written chunks only hold older ones.
   std::vector<uint64_t> refs;

@@ -29,6 +29,7 @@
 #include "storage/querier.h"
 #include "storage/series_index.h"
 #include "storage/timestamp_columns.h"
+#include "storage/metadata_store.h"
 #include "storage/tombstones.h"
 #include "storage/wal.h"
 
@@ -104,6 +105,7 @@ class Node::Rep {
         chunks_(handles_[3]),
         head_family_(handles_[4]),
         tombstones_family_(handles_[5]),
+        metadata_family_(handles_[6]),
         index_(db, series_),
         wal_(std::move(wal)),
         querier_(
@@ -111,6 +113,7 @@ class Node::Rep {
             partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_),
         tombstones_(db, tombstones_family_),
+        metadata_(db, metadata_family_),
         timestamp_columns_(db, chunks_, SplitMemoryBudget(options.memory_budget_bytes)
                                             .block_cache_bytes /
                                         kTimestampColumnCacheShare) {}
@@ -127,6 +130,7 @@ class Node::Rep {
       std::string_view name, absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms,
       int64_t max_time_ms);
   NodeStats stats() const;
+  const MetadataStore& metadata() const { return metadata_; }
 
   // node_admin.cc: retention, deletion and the background thread that applies retention.
   absl::Status ApplyRetention(absl::Time now);
@@ -223,6 +227,7 @@ class Node::Rep {
   rocksdb::ColumnFamilyHandle* const chunks_;
   rocksdb::ColumnFamilyHandle* const head_family_;
   rocksdb::ColumnFamilyHandle* const tombstones_family_;
+  rocksdb::ColumnFamilyHandle* const metadata_family_;
 
   // Writers serialize on mu_; the index's and WAL's counters are part of the guarded state.
   mutable absl::Mutex mu_;
@@ -238,6 +243,7 @@ class Node::Rep {
   // leave the head at the next checkpoint.
   int64_t newest_partition_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   Tombstones tombstones_;
+  MetadataStore metadata_;
   // Shared timestamp columns of packed chunks, cached decoded.
   const TimestampColumns timestamp_columns_;
   // Retention's boundary: samples before it are gone or about to go, and never read.

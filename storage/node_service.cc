@@ -81,6 +81,14 @@ class StorageServiceImpl final : public v1::Storage::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Metadata(grpc::ServerContext* context, const v1::MetadataRequest* request,
+                        v1::MetadataResponse* response) override {
+    absl::StatusOr<std::vector<model::MetricMetadata>> entries = node_->Metadata(request->metric());
+    if (!entries.ok()) return ToGrpcStatus(entries.status());
+    for (const model::MetricMetadata& entry : *entries) EncodeMetadata(entry, response->add_metadata());
+    return grpc::Status::OK;
+  }
+
   grpc::Status Status(grpc::ServerContext* context, const v1::StatusRequest* request,
                       v1::StatusResponse* response) override {
     const NodeStats stats = node_->stats();

@@ -74,6 +74,20 @@ void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* reques
   for (const model::TimeSeries& series : batch.series) {
     EncodeWriteSeries(series, series.labels.CanonicalBytes(), request);
   }
+  for (const model::MetricMetadata& metadata : batch.metadata) {
+    EncodeMetadata(metadata, request->add_metadata());
+  }
+}
+
+void EncodeMetadata(const model::MetricMetadata& metadata, v1::MetricMetadata* out) {
+  out->set_family(metadata.family);
+  out->set_type(metadata.type);
+  out->set_help(metadata.help);
+  out->set_unit(metadata.unit);
+}
+
+model::MetricMetadata DecodeMetadata(const v1::MetricMetadata& in) {
+  return {.family = in.family(), .type = in.type(), .help = in.help(), .unit = in.unit()};
 }
 
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request) {
@@ -108,6 +122,9 @@ absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& req
       start += static_cast<uint64_t>(in.start_deltas_ms(j));
       out.start_timestamps_ms[static_cast<size_t>(j)] = static_cast<int64_t>(start);
     }
+  }
+  for (const v1::MetricMetadata& metadata : request.metadata()) {
+    batch.metadata.push_back(DecodeMetadata(metadata));
   }
   return batch;
 }

@@ -24,6 +24,9 @@ void EncodeWriteRequest(const model::WriteBatch& batch, v1::WriteRequest* reques
 // a caller that already has it passes instead of computing it again.
 void EncodeWriteSeries(const model::TimeSeries& series, const std::string& canonical_labels,
                        v1::WriteRequest* request);
+// Appends one metric family's metadata to `request`.
+void EncodeMetadata(const model::MetricMetadata& metadata, v1::MetricMetadata* out);
+model::MetricMetadata DecodeMetadata(const v1::MetricMetadata& in);
 // InvalidArgument when labels are malformed or timestamps, values and start timestamps (when
 // present) differ in count.
 absl::StatusOr<model::WriteBatch> DecodeWriteRequest(const v1::WriteRequest& request);

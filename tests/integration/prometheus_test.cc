@@ -59,6 +59,9 @@ remote_write:
       batch_send_deadline: 1s
       min_backoff: 50ms
       max_backoff: 1s
+    metadata_config:
+      send: true
+      send_interval: 1s
 )";
 
 struct Query {
@@ -266,6 +269,27 @@ class PrometheusTest : public ::testing::Test {
                   << query.expr << "': " << diff;
   }
 
+  // Kura's /api/v1/metadata answer for `metric`, which remote write delivered, against the one
+  // Prometheus gives from its targets: the same bytes. Metadata goes out once a second
+  // (metadata_config above); bounded by 15 s.
+  void CompareMetadata(const std::string& metric) {
+    SCOPED_TRACE(metric);
+    const std::string target = absl::StrCat("/api/v1/metadata?metric=", UrlEncode(metric));
+    absl::StatusOr<HttpResult> want = HttpGet(prometheus_port_, target);
+    ASSERT_TRUE(want.ok()) << want.status();
+    ASSERT_EQ(want->status, 200) << want->body;
+    ASSERT_NE(want->body.find("\"type\""), std::string::npos) << "Prometheus has none: " << want->body;
+    std::string got;
+    for (const absl::Time deadline = absl::Now() + absl::Seconds(15); absl::Now() < deadline;) {
+      absl::StatusOr<HttpResult> result = HttpGet(kura_->port(), target);
+      ASSERT_TRUE(result.ok()) << result.status();
+      got = result->body;
+      if (got == want->body) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ADD_FAILURE() << "metadata differs: Prometheus " << want->body << ", Kura " << got;
+  }
+
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<KuraServer> kura_;
   std::unique_ptr<Process> node_exporter_;
@@ -287,6 +311,9 @@ TEST_F(PrometheusTest, QueriesMatchPrometheus) {
     Compare({"query", "range", "-o", "json", absl::StrCat("--start=", eval_s - kRangeWindowSeconds),
              absl::StrCat("--end=", time), "--step=2s"},
             query);
+  }
+  for (const char* metric : {"node_load1", "prometheus_http_requests_total"}) {
+    CompareMetadata(metric);
   }
 }
 
