@@ -151,7 +151,6 @@ absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
 }
 
 absl::Status ValidateMetadata(const model::MetricMetadata& metadata) {
-  const std::string family = absl::StrCat("\"", EscapeInvalidUtf8(metadata.family), "\"");
   if (metadata.family.empty()) {
     return absl::InvalidArgumentError("invalid metadata: empty metric family name");
   }
@@ -159,8 +158,9 @@ absl::Status ValidateMetadata(const model::MetricMetadata& metadata) {
                                    std::pair{"help", &metadata.help},
                                    std::pair{"unit", &metadata.unit}}) {
     if (!IsValidUtf8(*text)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid metadata of ", family, ": ", what, " is not valid UTF-8"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid metadata of \"",
+                                                     EscapeInvalidUtf8(metadata.family), "\": ",
+                                                     what, " is not valid UTF-8"));
     }
   }
   return absl::OkStatus();

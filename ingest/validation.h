@@ -40,8 +40,9 @@ absl::Status ValidateLabels(const model::Labels& labels);
 // served as JSON).
 absl::Status ValidateMetadata(const model::MetricMetadata& metadata);
 
-// Validates every series and every metadata entry; returns the first failure. Where `labels_valid` (null, or parallel to
-// batch.series) is true, the series' labels are known to pass and only its samples are checked.
+// Validates every series and every metadata entry; returns the first failure. Where
+// `labels_valid` (null, or parallel to batch.series) is true, the series' labels are known to
+// pass and only its samples are checked.
 absl::Status ValidateWriteBatch(const model::WriteBatch& batch, absl::Time now,
                                 absl::Duration max_future_skew,
                                 const std::vector<bool>* labels_valid = nullptr);

@@ -92,7 +92,9 @@ absl::Status NodeClient::Write(absl::Span<const SeriesToWrite> series,
   for (const SeriesToWrite& s : series) {
     storage::EncodeWriteSeries(*s.series, *s.canonical_labels, &request);
   }
-  for (const model::MetricMetadata* m : metadata) storage::EncodeMetadata(*m, request.add_metadata());
+  for (const model::MetricMetadata* m : metadata) {
+    storage::EncodeMetadata(*m, request.add_metadata());
+  }
   storage::v1::WriteResponse response;
   Rep::Call call(rep_.get(), rep_->options_.timeout);
   return storage::FromGrpcStatus(rep_->storage_->Write(call.context(), request, &response));

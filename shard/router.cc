@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -105,22 +106,19 @@ absl::Status Router::Write(const model::WriteBatch& batch) {
   // replica's request need them.
   std::vector<std::string> canonical(batch.series.size());
   std::vector<int> order;
-  for (size_t i = 0; i < batch.series.size(); ++i) {
-    canonical[i] = batch.series[i].labels.CanonicalBytes();
-    layout->placement->PreferenceList(XXH3_64bits(canonical[i].data(), canonical[i].size()),
-                                      &order);
+  auto place = [&](size_t i, std::string_view key) {
+    layout->placement->PreferenceList(XXH3_64bits(key.data(), key.size()), &order);
     for (int n : order) {
       if (healthy[static_cast<size_t>(n)]) states[i].candidates.push_back(n);
     }
     states[i].needed = options_.replication_factor;
+  };
+  for (size_t i = 0; i < num_series; ++i) {
+    canonical[i] = batch.series[i].labels.CanonicalBytes();
+    place(i, canonical[i]);
   }
   for (size_t i = num_series; i < states.size(); ++i) {
-    const std::string& family = batch.metadata[i - num_series].family;
-    layout->placement->PreferenceList(XXH3_64bits(family.data(), family.size()), &order);
-    for (int n : order) {
-      if (healthy[static_cast<size_t>(n)]) states[i].candidates.push_back(n);
-    }
-    states[i].needed = options_.replication_factor;
+    place(i, batch.metadata[i - num_series].family);
   }
 
   absl::Status rejected;  // a node's InvalidArgument: the batch's own fault

@@ -47,8 +47,8 @@ constexpr int64_t kMinMemoryBudgetBytes = int64_t{4} << 20;
 constexpr int64_t kOutOfOrderFlushSamples = 64 * 1024;
 
 // In the order of Rep's handles_, after "default".
-constexpr std::string_view kFamilies[] = {kSeriesFamily,     kPostingsFamily, kChunksFamily,
-                                          kHeadFamily,       kTombstonesFamily, kMetadataFamily};
+constexpr std::string_view kFamilies[] = {kSeriesFamily, kPostingsFamily,   kChunksFamily,
+                                          kHeadFamily,   kTombstonesFamily, kMetadataFamily};
 
 bool SameBits(double a, double b) {
   return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b);
@@ -356,9 +356,14 @@ void Node::Rep::ApplyToHead(SeriesWrite* write) {
 }
 
 absl::Status Node::Rep::Write(const model::WriteBatch& batch) {
-  if (!batch.metadata.empty()) {
-    RETURN_IF_ERROR(SetWriteHealth(metadata_.Update(batch.metadata, IndexWriteOptions())));
-  }
+  // Series first: a batch whose samples are refused stores no metadata either. Metadata that
+  // then fails to write fails the batch, whose samples a retry skips as already written.
+  RETURN_IF_ERROR(WriteSeries(batch));
+  if (batch.metadata.empty()) return absl::OkStatus();
+  return SetWriteHealth(metadata_.Update(batch.metadata, IndexWriteOptions()));
+}
+
+absl::Status Node::Rep::WriteSeries(const model::WriteBatch& batch) {
   std::vector<SeriesWrite> writes;
   RETURN_IF_ERROR(Merge(batch, &writes));
   absl::MutexLock lock(&mu_);

@@ -26,10 +26,10 @@
 #include "storage/head.h"
 #include "storage/node.h"
 #include "storage/postings.h"
+#include "storage/metadata_store.h"
 #include "storage/querier.h"
 #include "storage/series_index.h"
 #include "storage/timestamp_columns.h"
-#include "storage/metadata_store.h"
 #include "storage/tombstones.h"
 #include "storage/wal.h"
 
@@ -122,6 +122,8 @@ class Node::Rep {
 
   absl::Status Recover();
   absl::Status Write(const model::WriteBatch& batch);
+  // Write's part for the batch's series.
+  absl::Status WriteSeries(const model::WriteBatch& batch);
   absl::StatusOr<std::unique_ptr<model::SeriesSet>> Select(
       absl::Span<const model::LabelMatcher> matchers, int64_t min_time_ms, int64_t max_time_ms);
   absl::StatusOr<std::vector<std::string>> LabelNames(

@@ -83,9 +83,12 @@ class StorageServiceImpl final : public v1::Storage::Service {
 
   grpc::Status Metadata(grpc::ServerContext* context, const v1::MetadataRequest* request,
                         v1::MetadataResponse* response) override {
-    absl::StatusOr<std::vector<model::MetricMetadata>> entries = node_->Metadata(request->metric());
+    absl::StatusOr<std::vector<model::MetricMetadata>> entries =
+        node_->Metadata(request->metric());
     if (!entries.ok()) return ToGrpcStatus(entries.status());
-    for (const model::MetricMetadata& entry : *entries) EncodeMetadata(entry, response->add_metadata());
+    for (const model::MetricMetadata& entry : *entries) {
+      EncodeMetadata(entry, response->add_metadata());
+    }
     return grpc::Status::OK;
   }
 

@@ -278,7 +278,8 @@ class PrometheusTest : public ::testing::Test {
     absl::StatusOr<HttpResult> want = HttpGet(prometheus_port_, target);
     ASSERT_TRUE(want.ok()) << want.status();
     ASSERT_EQ(want->status, 200) << want->body;
-    ASSERT_NE(want->body.find("\"type\""), std::string::npos) << "Prometheus has none: " << want->body;
+    ASSERT_NE(want->body.find("\"type\""), std::string::npos)
+        << "Prometheus has none: " << want->body;
     std::string got;
     for (const absl::Time deadline = absl::Now() + absl::Seconds(15); absl::Now() < deadline;) {
       absl::StatusOr<HttpResult> result = HttpGet(kura_->port(), target);
