@@ -136,6 +136,10 @@ class MergingIterator : public model::SampleIterator {
 class StoredChunksIterator : public model::SampleIterator {
  public:
   StoredChunksIterator(const ChunkSource* source, uint64_t ref) : source_(source), ref_(ref) {}
+  ~StoredChunksIterator() override {
+    chunk_.reset();  // it may read the bytes of entry_'s iterator
+    if (entry_ != nullptr) source_->chunks->Return(std::move(entry_));
+  }
 
   bool Next() override {
     while (status_.ok()) {
@@ -179,28 +183,38 @@ class StoredChunksIterator : public model::SampleIterator {
 
   // Positions on the next chunk overlapping the range; false at the end or on error.
   bool LoadNextChunk() {
-    if (it_ == nullptr) {
-      // Bounded to the series' keys in the partition at hand, so the iterator stops at their
-      // end instead of reading the next series' first key (and maybe its block).
-      read_options_.iterate_upper_bound = &upper_bound_;
-      it_.reset(source_->db->NewIterator(read_options_, source_->chunks));
+    if (done_) return false;
+    if (entry_ == nullptr) {
+      entry_ = source_->chunks->Take();
       partition_index_ = -1;
-    } else if (it_->Valid()) {
-      it_->Next();
+    } else if (entry_->it->Valid()) {
+      entry_->it->Next();
     }
+    if (!Position()) {
+      // The last chunk's bytes are no longer needed: the next series may use the iterator.
+      source_->chunks->Return(std::move(entry_));
+      done_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  // LoadNextChunk from wherever entry_'s iterator is.
+  bool Position() {
+    rocksdb::Iterator* const it = entry_->it.get();
     while (true) {
-      if (partition_index_ >= 0 && it_->Valid() && it_->key().starts_with(prefix_)) {
+      if (partition_index_ >= 0 && it->Valid() && it->key().starts_with(prefix_)) {
         int64_t partition = 0, min_time_ms = 0;
         uint64_t ref = 0;
-        if (!ParseChunkKey(it_->key().ToStringView(), &partition, &ref, &min_time_ms)) {
+        if (!ParseChunkKey(it->key().ToStringView(), &partition, &ref, &min_time_ms)) {
           status_ = absl::DataLossError("malformed chunk key");
           return false;
         }
         if (min_time_ms <= source_->max_time_ms) {
-          const std::string_view bytes = it_->value().ToStringView();
+          const std::string_view bytes = it->value().ToStringView();
           if (!IsPackedChunk(bytes)) {
             // Its time bounds would take a decode, and the iterator skips the samples before
-            // the range anyway. The bytes stay valid until it_ moves, after this chunk.
+            // the range anyway. The bytes stay valid until `it` moves, after this chunk.
             chunk_ = NewChunkIterator(bytes, source_->min_time_ms, source_->max_time_ms);
             return true;
           }
@@ -213,28 +227,29 @@ class StoredChunksIterator : public model::SampleIterator {
                                                              source_->max_time_ms);
             return true;
           }
-          it_->Next();
+          it->Next();
           continue;
         }
       }
-      status_ = FromRocksDB(it_->status(), "reading chunks");
+      status_ = FromRocksDB(it->status(), "reading chunks");
       if (!status_.ok()) return false;
       if (++partition_index_ >= static_cast<int>(source_->partitions.size())) return false;
       prefix_ = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_);
-      // Series refs stay below kTimestampColumnRef, so ref + 1 is the next prefix. The bound
-      // may change between seeks of one iterator.
-      upper_ = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_ + 1);
-      upper_bound_ = rocksdb::Slice(upper_);
-      it_->Seek(prefix_);
+      // Bounded to the series' keys in the partition at hand, so the iterator stops at their
+      // end instead of reading the next series' first key (and maybe its block). Series refs
+      // stay below kTimestampColumnRef, so ref + 1 is the next prefix. The bound may change
+      // between seeks of one iterator.
+      entry_->upper = ChunkSeriesPrefix(source_->partitions[partition_index_], ref_ + 1);
+      entry_->bound = rocksdb::Slice(entry_->upper);
+      it->Seek(prefix_);
     }
   }
 
   const ChunkSource* source_;
   uint64_t ref_;
-  rocksdb::ReadOptions read_options_;
-  std::string upper_;
-  rocksdb::Slice upper_bound_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  // Taken from the pool for the first chunk, given back after the last or on destruction.
+  std::unique_ptr<ChunkIteratorPool::Entry> entry_;
+  bool done_ = false;
   int partition_index_ = -1;
   std::string prefix_;
   std::unique_ptr<model::SampleIterator> chunk_;
@@ -385,6 +400,31 @@ class ChunkSeriesSet : public model::SeriesSet {
 };
 
 }  // namespace
+
+ChunkIteratorPool::Entry::~Entry() = default;
+ChunkIteratorPool::~ChunkIteratorPool() = default;
+
+std::unique_ptr<ChunkIteratorPool::Entry> ChunkIteratorPool::Take() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!free_.empty()) {
+      std::unique_ptr<Entry> entry = std::move(free_.back());
+      free_.pop_back();
+      return entry;
+    }
+  }
+  auto entry = std::make_unique<Entry>();
+  rocksdb::ReadOptions options;
+  options.iterate_upper_bound = &entry->bound;
+  entry->it.reset(db_->NewIterator(options, chunks_));
+  return entry;
+}
+
+void ChunkIteratorPool::Return(std::unique_ptr<Entry> entry) {
+  if (!entry->it->status().ok()) return;  // not to be trusted by the next series
+  absl::MutexLock lock(&mu_);
+  free_.push_back(std::move(entry));
+}
 
 std::unique_ptr<model::SampleIterator> NewMergingIterator(
     std::vector<std::unique_ptr<model::SampleIterator>> sources) {

@@ -10,14 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "model/labels.h"
 #include "model/series_set.h"
+#include "rocksdb/slice.h"
 #include "storage/tombstones.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Iterator;
 }  // namespace rocksdb
 
 namespace kura::storage {
@@ -31,9 +35,42 @@ struct ChunkSeriesData {
   std::vector<TimeInterval> deleted;     // tombstones of the series, sorted by min time
 };
 
+// RocksDB iterators over the chunks column family, handed from series to series of one query.
+// Creating one (a version reference, an iterator per memtable, L0 file and level) and seeking
+// it afresh cost more than decoding a series' samples in short queries; a reused iterator
+// keeps its files and index blocks open. Thread-safe: series may be read on several threads.
+class ChunkIteratorPool {
+ public:
+  // An iterator and the upper bound it reads to, which its holder may change between seeks.
+  struct Entry {
+    ~Entry();  // out of line: rocksdb::Iterator is incomplete here
+    std::string upper;
+    rocksdb::Slice bound;                   // of `upper`
+    std::unique_ptr<rocksdb::Iterator> it;  // its iterate_upper_bound is &bound
+  };
+
+  // The DB must outlive the pool.
+  ChunkIteratorPool(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* chunks)
+      : db_(db), chunks_(chunks) {}
+  ChunkIteratorPool(const ChunkIteratorPool&) = delete;
+  ChunkIteratorPool& operator=(const ChunkIteratorPool&) = delete;
+  ~ChunkIteratorPool();
+
+  // A free iterator, or a new one. An iterator sees the chunks written before it was created:
+  // the head chunks a query copied before its first Take hold the newer samples, so reading
+  // with an iterator created earlier in the query loses none.
+  std::unique_ptr<Entry> Take();
+  void Return(std::unique_ptr<Entry> entry);
+
+ private:
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const chunks_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Entry>> free_ ABSL_GUARDED_BY(mu_);
+};
+
 struct ChunkSource {
-  rocksdb::DB* db = nullptr;
-  rocksdb::ColumnFamilyHandle* chunks = nullptr;
+  std::shared_ptr<ChunkIteratorPool> chunks;  // over the chunks column family
   const TimestampColumns* timestamp_columns = nullptr;  // resolves the chunks' shared columns
   std::vector<int64_t> partitions;  // ascending; the partitions overlapping the range
   int64_t min_time_ms = 0;

@@ -487,8 +487,7 @@ std::vector<ChunkSeriesData> Node::Rep::SeriesData(const PostingsList& refs, int
 ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_ms,
                               int64_t max_time_ms) const {
   ChunkSource source;
-  source.db = db_;
-  source.chunks = chunks_;
+  source.chunks = std::make_shared<ChunkIteratorPool>(db_, chunks_);
   source.timestamp_columns = &timestamp_columns_;
   source.partitions = std::move(partitions);
   source.min_time_ms = min_time_ms;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -214,6 +215,60 @@ TEST_F(NodeTest, SeriesSpanningManyChunksAndTwoPartitions) {
   got = ReadAll(*node, {m}, INT64_MIN, INT64_MAX);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].second, Pairs(all));
+}
+
+// The series of one query share RocksDB iterators: series read in turn, interleaved, stopped
+// early or read twice must each still see only their own samples, across both partitions.
+TEST_F(NodeTest, SeriesOfOneQueryReadInAnyOrderSeeTheirOwnSamples) {
+  options_.max_samples_per_chunk = 5;
+  options_.partition_length = absl::Hours(1);
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  constexpr int kSeries = 4;
+  const std::vector<model::Sample> all = Range(kHourMs - 600 * 1000, kHourMs + 600 * 1000, 15000);
+  for (int i = 0; i < kSeries; ++i) {
+    std::vector<model::Sample> samples = all;
+    for (model::Sample& s : samples) s.value += 1000 * i;
+    ASSERT_TRUE(
+        node->Write(Batch(L({{"__name__", "m"}, {"i", absl::StrCat(i)}}), samples)).ok());
+  }
+  ASSERT_GT(node->stats().chunks_written, 4 * kSeries);  // most samples are in written chunks
+  absl::StatusOr<std::unique_ptr<model::SeriesSet>> set =
+      node->Select({M(MatchType::kEqual, "__name__", "m")}, INT64_MIN, INT64_MAX);
+  ASSERT_TRUE(set.ok()) << set.status();
+  std::vector<std::unique_ptr<model::SampleIterator>> its;
+  while ((*set)->Next()) its.push_back((*set)->At().NewIterator());
+  ASSERT_EQ(its.size(), static_cast<size_t>(kSeries));
+  // Series 0 stops after 3 samples; the others advance one sample each in turn.
+  for (int k = 0; k < 3; ++k) ASSERT_TRUE(its[0]->Next());
+  its[0].reset();
+  std::vector<std::vector<model::Sample>> got(kSeries);
+  for (bool any = true; any;) {
+    any = false;
+    for (int i = 1; i < kSeries; ++i) {
+      if (its[i]->Next()) {
+        got[i].push_back(its[i]->At());
+        any = true;
+      }
+    }
+  }
+  ASSERT_TRUE((*set)->status().ok());
+  for (int i = 1; i < kSeries; ++i) {
+    ASSERT_TRUE(its[i]->status().ok()) << its[i]->status();
+    std::vector<model::Sample> want = all;
+    for (model::Sample& s : want) s.value += 1000 * i;
+    EXPECT_EQ(Pairs(got[i]), Pairs(want)) << "series " << i;
+  }
+  // Read whole again after the set's iterators went back to its pool.
+  its.clear();
+  std::vector<SeriesSamples> again =
+      ReadAll(*node, {M(MatchType::kEqual, "__name__", "m")}, INT64_MIN, INT64_MAX);
+  ASSERT_EQ(again.size(), static_cast<size_t>(kSeries));
+  for (int i = 0; i < kSeries; ++i) {
+    std::vector<model::Sample> want = all;
+    for (model::Sample& s : want) s.value += 1000 * i;
+    EXPECT_EQ(again[i].second, Pairs(want)) << "series " << i;
+  }
 }
 
 TEST_F(NodeTest, OutOfOrderAndDuplicates) {
