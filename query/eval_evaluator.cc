@@ -409,11 +409,15 @@ absl::Status Evaluator::ForEachRangeSeries(const Expr& expr, RangeInput* in,
           s.starts.push_back(i < starts.size() ? starts[i] : 0);
         }
       } else {
+        // Every sample is written and a stale marker overwritten by the next: no branch per
+        // sample, and no capacity check.
+        s.points.resize(samples.size());
+        FloatPoint* out = s.points.data();
         for (const model::Sample& sample : samples) {
-          if (!model::IsStaleNaN(sample.value)) {
-            s.points.push_back({sample.timestamp_ms, sample.value});
-          }
+          *out = {sample.timestamp_ms, sample.value};
+          out += model::IsStaleNaN(sample.value) ? 0 : 1;
         }
+        s.points.resize(static_cast<size_t>(out - s.points.data()));
       }
       ctx_->total_queryable_samples += static_cast<int64_t>(s.points.size());
       RETURN_IF_ERROR(ctx_->AddSamples(static_cast<int64_t>(s.points.size())));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -34,13 +35,29 @@ struct DecoderState {
   int64_t start_ms = 0;  // of the current sample; stays 0 in a version-1 chunk
 };
 
+// A table of small numbers as the bytes of a constant: a shift and a mask of a register take
+// fewer cycles than a load, and each timestamp's decode waits on its lookup (9% faster decoding
+// of the benchmark dataset; for the decimal widths, whose lookup is not on that path, slower).
+constexpr uint64_t PackBytes(std::initializer_list<int> bytes) {
+  uint64_t packed = 0;
+  int shift = 0;
+  for (int b : bytes) {
+    packed |= static_cast<uint64_t>(b) << shift;
+    shift += 8;
+  }
+  return packed;
+}
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline int ByteAt(uint64_t packed, int index) {
+  return static_cast<int>((packed >> (8 * index)) & 0xff);
+}
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeDeltaOfDelta(BitReader& reader, uint64_t* dod) {
   // The prefix is 0, 10, 110, 1110 or 1111, followed by 0, 14, 17, 20 or 64 bits. Parsed from
   // the register without a branch on the prefix: scrape jitter of a few milliseconds mixes the
   // first two codes at random, and a mispredicted branch per sample cost more than the rest of
   // the timestamp's decoding.
-  static constexpr int kValueBits[] = {0, chunk_format::kDodBits[0], chunk_format::kDodBits[1],
-                                       chunk_format::kDodBits[2]};
+  static constexpr uint64_t kValueBits = PackBytes(
+      {0, chunk_format::kDodBits[0], chunk_format::kDodBits[1], chunk_format::kDodBits[2]});
   reader.Fill();
   const uint64_t bits = reader.Peek();
   const int ones = std::min(std::countl_one(bits), 4);
@@ -49,7 +66,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeDeltaOfDelta(BitReader& reader, u
     reader.Skip(4);
     return reader.ReadBits(64, dod);
   }
-  const int value_bits = kValueBits[ones];
+  const int value_bits = ByteAt(kValueBits, ones);
   const int length = ones + 1 + value_bits;
   if (length > reader.count()) return false;
   // The value's bits, then sign-extended; both in two shifts so that none is by 64 when
