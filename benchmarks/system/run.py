@@ -13,10 +13,14 @@ and the ratios Kura/peer. Per store:
      recovering;
   4. completeness: `count_over_time` summed over the whole window must equal the samples the
      store acknowledged (Kura must not lose any; a peer's loss is reported);
-  5. query latency: median of 5 runs of each range query over the whole window;
-  6. persist what the store can (Prometheus: a snapshot, which writes its head as a block;
-     VictoriaMetrics: /internal/force_flush), stop gracefully (SIGTERM) and measure the bytes of
-     its data directory per sample.
+  5. pause it (SIGSTOP), so that it does no background work while the next store ingests.
+
+Then every store is resumed and, once all are idle, timed on the same range queries over the
+whole window, taking turns run by run (median of 5), so that a machine that speeds up or slows
+down during the run does not skew the ratios. Last, per store: persist what it can
+(Prometheus: a snapshot, which writes its head as a block; VictoriaMetrics:
+/internal/force_flush; Kura: a compaction), stop it gracefully (SIGTERM) and measure the bytes
+of its data directory per sample.
 
 `--quick` runs a few thousand series over minutes of data so CI can check that the harness
 works; only the default run's figures mean anything. The exit status is non-zero when a store
@@ -315,41 +319,59 @@ def count_samples(store, at_s, window_s):
     return total
 
 
-def time_queries(store, start_s, end_s, repeats):
-    latencies = {}
+def wait_idle(stores, timeout_s=120, busy_fraction=0.05):
+    """Waits until no store uses more than busy_fraction of a core over a second (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(store.proc.pid) for store in stores]
+        time.sleep(1)
+        used = [cpu_seconds(store.proc.pid) - b for store, b in zip(stores, before)]
+        if max(used) <= busy_fraction:
+            return
+    print(f"stores still busy after {timeout_s}s; timing queries anyway", file=sys.stderr)
+
+
+def time_queries(stores, start_s, end_s, repeats):
+    """Per store, the median latency of each query; the stores take turns run by run."""
+    runs = {store.name: {label: [] for label, _ in QUERIES} for store in stores}
+    series = {store.name: {} for store in stores}
     for label, query in QUERIES:
-        runs = []
-        series = 0
-        for _ in range(repeats):
-            began = time.monotonic()
-            data = store.query("/api/v1/query_range",
-                               {"query": query, "start": start_s, "end": end_s, "step": "60"})
-            runs.append(time.monotonic() - began)
-            series = len(data["result"])
-        latencies[label] = {"median_s": statistics.median(runs), "series": series}
-    return latencies
+        for i in range(repeats):
+            # The order rotates, so no store always runs first (on a cold cache) or last.
+            turn = stores[i % len(stores):] + stores[:i % len(stores)]
+            for store in turn:
+                began = time.monotonic()
+                data = store.query("/api/v1/query_range",
+                                   {"query": query, "start": start_s, "end": end_s,
+                                    "step": "60"})
+                runs[store.name][label].append(time.monotonic() - began)
+                series[store.name][label] = len(data["result"])
+    return {store.name: {label: {"median_s": statistics.median(runs[store.name][label]),
+                                 "series": series[store.name][label]}
+                         for label, _ in QUERIES}
+            for store in stores}
 
 
-def bench_store(args, store, start_s, end_s):
-    result = {"name": store.name, "version": store.version()}
-    try:
-        store.start(args.start_timeout)
-        run_loadgen(args, store, start_s, result)
-        store.kill()  # At once: whatever was acknowledged must survive.
-        result["restart_seconds"] = store.start(args.start_timeout)
-        result["recovery_peak_rss"] = peak_rss_bytes(store.proc.pid)
-        window_s = end_s - start_s + 600
-        result["counted"] = count_samples(store, end_s + 60, window_s)
-        result["lost"] = result["acknowledged"] - result["counted"]
-        result["queries"] = time_queries(store, start_s, end_s, args.repeats)
-        result.update(store.persist())
-        store.stop()
-        result["disk_bytes"] = tree_bytes(store.data)
-        if isinstance(store, Prometheus):
-            result.update(store.disk_split())
-    finally:
-        store.kill()
-    return result
+def load_store(args, store, start_s, end_s, result):
+    """Steps 1-4 of the module doc, then pauses the store, which stays running."""
+    store.start(args.start_timeout)
+    run_loadgen(args, store, start_s, result)
+    store.kill()  # At once: whatever was acknowledged must survive.
+    result["restart_seconds"] = store.start(args.start_timeout)
+    result["recovery_peak_rss"] = peak_rss_bytes(store.proc.pid)
+    window_s = end_s - start_s + 600
+    result["counted"] = count_samples(store, end_s + 60, window_s)
+    result["lost"] = result["acknowledged"] - result["counted"]
+    store.proc.send_signal(signal.SIGSTOP)
+
+
+def finish_store(store, result):
+    """Persists, stops and measures the disk of a store that load_store left running."""
+    result.update(store.persist())
+    store.stop()
+    result["disk_bytes"] = tree_bytes(store.data)
+    if isinstance(store, Prometheus):
+        result.update(store.disk_split())
 
 
 # Table rows: label, how to get the figure, format, and whether lower is better.
@@ -471,20 +493,32 @@ def main():
     makers = {"kura": lambda: Kura(workdir, args.kura), "prometheus": lambda: Prometheus(workdir),
               "victoria-metrics": lambda: VictoriaMetrics(workdir)}
     results = []
+    stores = []
     status = 0
     try:
         for name in args.stores.split(","):
             if name not in makers:
                 raise Failure(f"unknown store {name!r}")
-            print(f"benchmarking {name} ...", file=sys.stderr, flush=True)
-            result = bench_store(args, makers[name](), start_s, end_s)
-            result["series"] = args.series
+            print(f"loading {name} ...", file=sys.stderr, flush=True)
+            store = makers[name]()
+            stores.append(store)
+            result = {"name": store.name, "version": store.version(), "series": args.series}
             results.append(result)
+            load_store(args, store, start_s, end_s, result)
             if name == "kura" and (result["lost"] != 0 or
                                    result["acknowledged"] != result["samples_sent"]):
                 print(f"kura lost {result['lost']} acknowledged samples or refused some "
                       f"(non-2xx {result['non_2xx']})", file=sys.stderr)
                 status = 1
+        for store in stores:
+            store.proc.send_signal(signal.SIGCONT)
+        wait_idle(stores)
+        print("timing queries ...", file=sys.stderr, flush=True)
+        latencies = time_queries(stores, start_s, end_s, args.repeats)
+        for store, result in zip(stores, results):
+            result["queries"] = latencies[store.name]
+            print(f"persisting and stopping {store.name} ...", file=sys.stderr, flush=True)
+            finish_store(store, result)
     except Failure as e:
         print(f"system benchmark failed: {e}", file=sys.stderr)
         status = 1
@@ -492,14 +526,17 @@ def main():
         traceback.print_exc()
         status = 1
     finally:
+        for store in stores:
+            store.kill()
         if status != 0:
             print_log_tails(workdir)
         if owned and os.environ.get("KURA_KEEP_TEST_DIRS") != "1":
             subprocess.run(["rm", "-rf", str(workdir)], check=False)
         else:
             print(f"data and logs are in {workdir}", file=sys.stderr)
-    if results:
-        sys.stdout.write(markdown(results, args))
+    finished = [r for r in results if "disk_bytes" in r]  # a failed run has partial figures
+    if finished:
+        sys.stdout.write(markdown(finished, args))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return status
