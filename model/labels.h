@@ -81,6 +81,9 @@ class Labels {
   CanonicalLabels Canonical() const;
   // Parses CanonicalBytes() output; false on malformed input.
   static bool ParseCanonical(std::string_view bytes, Labels* out);
+  // The value of label `name` in CanonicalBytes() output, as Get: "" when it has none (or the
+  // bytes are malformed). Spares building a label set to look at one label.
+  static std::string_view GetCanonical(std::string_view bytes, std::string_view name);
   // 64-bit xxHash3 of CanonicalBytes(), for sharding and hash maps.
   uint64_t Hash() const;
   // The same hash of canonical bytes at hand: HashCanonical(l.CanonicalView()) == l.Hash().

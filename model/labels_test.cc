@@ -21,6 +21,19 @@ TEST(LabelsTest, CanonicalFormAndHash) {
   EXPECT_EQ(labels.Hash(), Labels::HashCanonical(expected));
 }
 
+TEST(LabelsTest, GetCanonicalFindsWhatGetFinds) {
+  const Labels labels = Up();
+  const std::string bytes = labels.CanonicalBytes();
+  for (const char* name : {"__name__", "a", "job", "missing", "", "jo", "b"}) {
+    EXPECT_EQ(Labels::GetCanonical(bytes, name), labels.Get(name)) << name;
+  }
+  // An empty value, a value equal to another label's name, malformed bytes.
+  EXPECT_EQ(Labels::GetCanonical("a\xff\xff" "b\xff" "a\xff", "a"), "");
+  EXPECT_EQ(Labels::GetCanonical("a\xff\xff" "b\xff" "a\xff", "b"), "a");
+  EXPECT_EQ(Labels::GetCanonical("a\xffno-end", "a"), "");
+  EXPECT_EQ(Labels::GetCanonical("", "a"), "");
+}
+
 TEST(LabelsTest, EmptyLabels) {
   const Labels empty;
   EXPECT_TRUE(empty.empty());

@@ -495,27 +495,36 @@ ChunkSource Node::Rep::Source(std::vector<int64_t> partitions, int64_t min_time_
   return source;
 }
 
-absl::StatusOr<std::vector<model::Labels>> Node::Rep::LabelsOf(
+absl::StatusOr<std::vector<model::CanonicalLabels>> Node::Rep::CanonicalLabelsOf(
     absl::Span<const uint64_t> refs) {
-  std::vector<model::CanonicalLabels> in_head(refs.size());
+  std::vector<model::CanonicalLabels> out(refs.size());
   std::vector<uint64_t> stored;
+  std::vector<size_t> stored_at;  // in `out`
   {
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < refs.size(); ++i) {
       if (const HeadSeries* series = std::as_const(head_).Find(refs[i])) {
-        in_head[i] = series->labels;
+        out[i] = series->labels;  // shared, not copied
       } else {
         stored.push_back(refs[i]);
+        stored_at.push_back(i);
       }
     }
   }
-  ASSIGN_OR_RETURN(std::vector<model::Labels> from_index, index_.LabelsOf(stored));
+  ASSIGN_OR_RETURN(std::vector<std::string> from_index, index_.CanonicalLabelsOf(stored));
+  for (size_t k = 0; k < stored.size(); ++k) {
+    out[stored_at[k]] =
+        model::CanonicalLabels::Copy(from_index[k], model::Labels::HashCanonical(from_index[k]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<model::Labels>> Node::Rep::LabelsOf(
+    absl::Span<const uint64_t> refs) {
+  ASSIGN_OR_RETURN(std::vector<model::CanonicalLabels> canonical, CanonicalLabelsOf(refs));
   std::vector<model::Labels> out(refs.size());
-  size_t next_stored = 0;
   for (size_t i = 0; i < refs.size(); ++i) {
-    if (in_head[i].bytes().empty()) {
-      out[i] = std::move(from_index[next_stored++]);
-    } else if (!model::Labels::ParseCanonical(in_head[i].bytes(), &out[i])) {
+    if (!model::Labels::ParseCanonical(canonical[i].bytes(), &out[i])) {
       return absl::DataLossError(absl::StrCat("malformed labels of series ref ", refs[i]));
     }
   }

@@ -109,7 +109,8 @@ class Node::Rep {
         index_(db, series_),
         wal_(std::move(wal)),
         querier_(
-            db, postings_, [this](absl::Span<const uint64_t> refs) { return LabelsOf(refs); },
+            db, postings_,
+            [this](absl::Span<const uint64_t> refs) { return CanonicalLabelsOf(refs); },
             partition_length_ms_),
         head_(options.max_samples_per_chunk, partition_length_ms_),
         tombstones_(db, tombstones_family_),
@@ -145,6 +146,8 @@ class Node::Rep {
   absl::Status Compact();
   absl::StatusOr<std::string> Snapshot();  // node_snapshot.cc
   // The labels of `refs`, in order: an active series' from the head, the others' from the index.
+  absl::StatusOr<std::vector<model::CanonicalLabels>> CanonicalLabelsOf(
+      absl::Span<const uint64_t> refs);
   absl::StatusOr<std::vector<model::Labels>> LabelsOf(absl::Span<const uint64_t> refs);
   absl::Status WriteHealth() const {
     absl::MutexLock lock(&health_mu_);

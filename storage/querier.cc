@@ -184,14 +184,14 @@ absl::StatusOr<PostingsList> Querier::SelectRefs(absl::Span<const model::LabelMa
 
 absl::StatusOr<PostingsList> Querier::MatchOnLabels(
     PostingsList refs, absl::Span<const model::LabelMatcher* const> matchers) const {
-  ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
+  ASSIGN_OR_RETURN(std::vector<model::CanonicalLabels> labels, labels_of_(refs));
   size_t kept = 0;
   for (size_t i = 0; i < refs.size(); ++i) {
     // A label the series lacks has the value "", as for the postings.
-    const bool match = std::all_of(matchers.begin(), matchers.end(),
-                                   [&](const model::LabelMatcher* m) {
-                                     return m->Matches(labels[i].Get(m->name()));
-                                   });
+    const bool match =
+        std::all_of(matchers.begin(), matchers.end(), [&](const model::LabelMatcher* m) {
+          return m->Matches(model::Labels::GetCanonical(labels[i].bytes(), m->name()));
+        });
     if (match) refs[kept++] = refs[i];
   }
   refs.resize(kept);
@@ -203,8 +203,12 @@ absl::StatusOr<std::vector<std::string>> Querier::LabelNames(
   absl::btree_set<std::string> names;
   if (!matchers.empty()) {
     ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
-    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
-    for (const model::Labels& l : labels) {
+    ASSIGN_OR_RETURN(std::vector<model::CanonicalLabels> canonical, labels_of_(refs));
+    for (const model::CanonicalLabels& c : canonical) {
+      model::Labels l;
+      if (!model::Labels::ParseCanonical(c.bytes(), &l)) {
+        return absl::DataLossError("malformed labels in the series index");
+      }
       for (const model::Label& label : l) names.insert(label.name);
     }
     return ToVector(std::move(names));
@@ -233,9 +237,9 @@ absl::StatusOr<std::vector<std::string>> Querier::LabelValues(
   absl::btree_set<std::string> values;
   if (!matchers.empty()) {
     ASSIGN_OR_RETURN(PostingsList refs, SelectRefs(matchers, partitions));
-    ASSIGN_OR_RETURN(std::vector<model::Labels> labels, labels_of_(refs));
-    for (const model::Labels& l : labels) {
-      const std::string_view value = l.Get(name);
+    ASSIGN_OR_RETURN(std::vector<model::CanonicalLabels> labels, labels_of_(refs));
+    for (const model::CanonicalLabels& l : labels) {
+      const std::string_view value = model::Labels::GetCanonical(l.bytes(), name);
       if (!value.empty()) values.emplace(value);
     }
     return ToVector(std::move(values));

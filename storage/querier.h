@@ -32,10 +32,10 @@ class Querier {
   // being resolved through the postings.
   static constexpr size_t kMaxRefsMatchedOnLabels = 2048;
 
-  // The label sets of series refs, in order: the node reads them from its head where it can,
-  // else from the index.
-  using LabelsLookup =
-      std::function<absl::StatusOr<std::vector<model::Labels>>(absl::Span<const uint64_t> refs)>;
+  // The label sets of series refs, in order, in canonical form: the node reads them from its
+  // head where it can, else from the index.
+  using LabelsLookup = std::function<absl::StatusOr<std::vector<model::CanonicalLabels>>(
+      absl::Span<const uint64_t> refs)>;
 
   // The DB and family are not owned and must outlive the querier.
   Querier(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* postings, LabelsLookup labels_of,
