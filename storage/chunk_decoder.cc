@@ -8,6 +8,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "storage/bit_stream.h"
 #include "storage/chunk_format.h"
 #include "storage/packed_chunk.h"
@@ -375,14 +376,13 @@ template <bool kStarts>
 absl::Status ReadTail(std::string_view chunk, ChunkTail* tail) {
   ChunkIterator<kStarts> it(chunk, INT64_MIN, INT64_MAX);
   *tail = ChunkTail();
-  bool first = true;
-  while (it.Next()) {
-    if (first) tail->min_time_ms = it.At().timestamp_ms;
-    first = false;
-  }
-  if (!it.status().ok()) return it.status();
+  // Only the ends are wanted, but the bulk path decodes the fastest: a restart reads the tail
+  // of every series' open chunk.
+  std::vector<model::Sample> samples;
+  RETURN_IF_ERROR(it.AppendRemaining(&samples));
   it.Tail(tail);
-  if (tail->num_samples == 0) tail->min_time_ms = tail->max_time_ms = 0;
+  tail->min_time_ms = samples.empty() ? 0 : samples.front().timestamp_ms;
+  if (samples.empty()) tail->max_time_ms = 0;
   return absl::OkStatus();
 }
 
@@ -391,13 +391,12 @@ absl::Status ReadMeta(std::string_view chunk, ChunkMeta* meta) {
   *meta = ChunkMeta();
   // The time bounds are not in the header, which keeps chunks small; a chunk decodes in ~1 us.
   ChunkIterator<kStarts> it(chunk, INT64_MIN, INT64_MAX);
-  int n = 0;
-  while (it.Next()) {
-    if (n++ == 0) meta->min_time_ms = it.At().timestamp_ms;
-    meta->max_time_ms = it.At().timestamp_ms;
-  }
-  if (!it.status().ok()) return it.status();
-  meta->num_samples = n;
+  std::vector<model::Sample> samples;
+  RETURN_IF_ERROR(it.AppendRemaining(&samples));
+  if (samples.empty()) return absl::OkStatus();
+  meta->num_samples = static_cast<int>(samples.size());
+  meta->min_time_ms = samples.front().timestamp_ms;
+  meta->max_time_ms = samples.back().timestamp_ms;
   return absl::OkStatus();
 }
 

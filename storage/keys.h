@@ -74,6 +74,7 @@ std::string TimestampColumnKey(int64_t partition, uint64_t column_id);
 // partition was compacted.
 std::string CheckpointChunkKey(uint64_t ref);
 inline constexpr std::string_view kCheckpointChunkPrefix = "c";
+inline constexpr std::string_view kCheckpointChunkEnd = "d";  // past every checkpoint chunk key
 bool ParseCheckpointChunkKey(std::string_view key, uint64_t* ref);
 std::string PersistedMaxTimeKey(uint64_t ref);
 // 'p' partition -> "": the partition's chunks were merged per series after it closed.

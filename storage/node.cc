@@ -124,6 +124,12 @@ absl::Status Node::Rep::WriteCheckpointChunks() {
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(head_family_),
                                 head_family_);
   RETURN_IF_ERROR(FromRocksDB(writer.Open(path), "writing a checkpoint"));
+  // The file replaces every earlier checkpoint chunk at once: its range tombstone covers the
+  // older versions but not the file's own keys. Recovery's scan then skips the stale versions
+  // in older files wholesale instead of stepping past them one by one (each checkpoint
+  // rewrites every open chunk, and several checkpoints' files may be waiting for compaction).
+  RETURN_IF_ERROR(FromRocksDB(writer.DeleteRange(kCheckpointChunkPrefix, kCheckpointChunkEnd),
+                              "writing a checkpoint"));
   for (const HeadSeries* series : open) {
     const std::string_view bytes = series->chunk.bytes();
     RETURN_IF_ERROR(FromRocksDB(
