@@ -9,9 +9,9 @@
 namespace kura::ingest {
 namespace {
 
-// The map's control bytes and free slots, the allocation headers and the label
-// representation's bookkeeping, roughly.
-constexpr size_t kEntryOverheadBytes = 120;
+// The map's control bytes and free slots, the allocation headers and the label set's
+// representation, roughly.
+constexpr size_t kEntryOverheadBytes = 150;
 
 constexpr char kCanonicalSeparator = '\xff';
 // Protobuf tags of prometheus.TimeSeries.labels, Label.name and Label.value: field 1 or 2,
@@ -19,9 +19,6 @@ constexpr char kCanonicalSeparator = '\xff';
 constexpr char kLabelsTag = 0x0a;
 constexpr char kNameTag = 0x0a;
 constexpr char kValueTag = 0x12;
-
-// Bytes a string holds beyond its object: none while it fits the small-string buffer.
-size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
 bool HasSeparator(const model::Labels& labels) {
   return std::any_of(labels.begin(), labels.end(), [](const model::Label& l) {
@@ -95,12 +92,10 @@ LabelsCache::LabelsCache(size_t max_bytes, WireHash hash)
 uint64_t LabelsCache::Xxh3(std::string_view wire) { return XXH3_64bits(wire.data(), wire.size()); }
 
 size_t LabelsCache::EntryBytes(const model::Labels& labels) {
-  size_t n = kEntryOverheadBytes + sizeof(uint64_t) + sizeof(Entry);
-  n += labels.size() * sizeof(model::Label);
-  for (const model::Label& l : labels) n += HeapBytes(l.name) + HeapBytes(l.value);
-  // The canonical form, computed once and kept with the labels, and its allocation's header.
-  n += labels.CanonicalView().size() + 24;
-  return n;
+  // The canonical form and its allocation's header; the cached label set's list is never parsed
+  // on the write path (see Insert).
+  return kEntryOverheadBytes + sizeof(uint64_t) + sizeof(Entry) + labels.CanonicalView().size() +
+         24;
 }
 
 bool LabelsCache::IsEncodingOf(std::string_view wire, const model::Labels& labels) {
@@ -133,7 +128,8 @@ std::optional<model::Labels> LabelsCache::Find(std::string_view wire) {
 
 void LabelsCache::Insert(std::string_view wire, const model::Labels& labels) {
   if (generation_bytes_ == 0) return;
-  // Both compute the canonical form, unlocked.
+  // Unlocked: the canonical form (computed once per label set) and the check against the wire.
+  const model::CanonicalLabels canonical = labels.Canonical();
   const size_t entry_bytes = EntryBytes(labels);
   if (entry_bytes > generation_bytes_ || !IsEncodingOf(wire, labels)) return;
   const uint64_t hash = hash_(wire);
@@ -144,7 +140,9 @@ void LabelsCache::Insert(std::string_view wire, const model::Labels& labels) {
   if (shard.current.contains(hash) || shard.old.contains(hash)) return;
   bytes_.fetch_add(entry_bytes, std::memory_order_relaxed);
   entries_.fetch_add(1, std::memory_order_relaxed);
-  Add(shard, hash, Entry{labels, labels.Canonical()}, entry_bytes);
+  // Made from the canonical form, the entry holds no list of label strings: on a hit, storage
+  // finds the series by its canonical form and never parses it.
+  Add(shard, hash, Entry{model::Labels::FromCanonical(canonical), canonical}, entry_bytes);
 }
 
 void LabelsCache::Add(Shard& shard, uint64_t hash, Entry entry, size_t bytes) {

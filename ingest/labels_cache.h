@@ -3,8 +3,9 @@
 // LabelsCache: label sets already decoded and validated, by the wire bytes they arrived as.
 // Prometheus sends the very same label bytes for a series in every request, so a hit skips
 // building the label strings, validating them and computing their canonical form: the entry's
-// Labels is shared (model::Labels copies are a reference count) and its canonical form and hash
-// are computed once.
+// Labels is shared (model::Labels copies are a reference count) and made from the canonical form
+// (model::Labels::FromCanonical), which storage shares too, so an entry costs little more than
+// those bytes.
 //
 // Correctness rests on two facts: the labels a TimeSeries decodes to are a function of its label
 // fields' bytes alone, and whether they are valid is a function of the labels alone. An entry
@@ -16,7 +17,7 @@
 // hit, and never cached: they decode the slow way. Only labels that passed validation are
 // inserted.
 //
-// Memory is bounded by `max_bytes` (estimated: the Labels' strings and bookkeeping). The cache
+// Memory is bounded by `max_bytes` (estimated: the canonical form and bookkeeping). The cache
 // keeps two generations per shard: entries go into the current one; when it is full it becomes
 // the old one and the oldest is dropped; a hit in the old one moves the entry back. That is an
 // LRU approximation that costs nothing per hit beyond the lookup. Thread-safe: shards with one

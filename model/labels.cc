@@ -40,8 +40,17 @@ const std::vector<Label> Labels::kEmpty;
 Labels Labels::FromSorted(std::vector<Label> sorted) {
   Labels l;
   if (sorted.empty()) return l;
-  auto* rep = new Rep;
+  auto* rep = new Rep(/*from_canonical=*/false);
   rep->labels = std::move(sorted);
+  l.rep_ = rep;
+  return l;
+}
+
+Labels Labels::FromCanonical(CanonicalLabels canonical) {
+  Labels l;
+  if (canonical.bytes().empty()) return l;
+  auto* rep = new Rep(/*from_canonical=*/true);
+  rep->canonical = std::move(canonical);
   l.rep_ = rep;
   return l;
 }
@@ -62,6 +71,7 @@ Labels Labels::FromUnsorted(std::vector<Label> labels) {
 }
 
 std::string_view Labels::Get(std::string_view name) const {
+  if (rep_ != nullptr && rep_->from_canonical) return GetCanonical(rep_->canonical.bytes(), name);
   for (const auto& l : items()) {
     if (l.name == name) return l.value;
   }
@@ -108,6 +118,7 @@ Labels Labels::Drop(absl::Span<const std::string> names) const {
 }
 
 const Labels::Rep& Labels::ComputedRep() const {
+  if (rep_->from_canonical) return *rep_;
   absl::call_once(rep_->canonical_once, [rep = rep_] {
     size_t n = 0;
     for (const auto& l : rep->labels) n += l.name.size() + l.value.size() + 2;
@@ -136,19 +147,40 @@ CanonicalLabels Labels::Canonical() const {
   return ComputedRep().canonical;
 }
 
-bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
-  std::vector<Label> labels;
-  // Two separators per label: one allocation instead of one per doubling. Every query parses
-  // the labels of each series it selects.
-  labels.reserve(static_cast<size_t>(std::count(bytes.begin(), bytes.end(), kSep)) / 2);
+const Labels::Rep& Labels::ParsedRep() const {
+  absl::call_once(rep_->labels_once, [rep = rep_] {
+    // Well-formed, as FromCanonical requires: the result needs no check.
+    ParseItems(rep->canonical.bytes(), &rep->labels);
+  });
+  return *rep_;
+}
+
+bool Labels::ForEachCanonical(
+    std::string_view bytes,
+    absl::FunctionRef<void(std::string_view name, std::string_view value)> fn) {
   while (!bytes.empty()) {
-    size_t a = bytes.find(kSep);
+    const size_t a = bytes.find(kSep);
     if (a == std::string_view::npos) return false;
-    size_t b = bytes.find(kSep, a + 1);
+    const size_t b = bytes.find(kSep, a + 1);
     if (b == std::string_view::npos) return false;
-    labels.push_back({std::string(bytes.substr(0, a)), std::string(bytes.substr(a + 1, b - a - 1))});
+    fn(bytes.substr(0, a), bytes.substr(a + 1, b - a - 1));
     bytes.remove_prefix(b + 1);
   }
+  return true;
+}
+
+bool Labels::ParseItems(std::string_view bytes, std::vector<Label>* out) {
+  // Two separators per label: one allocation instead of one per doubling. Every query parses
+  // the labels of each series it selects.
+  out->reserve(static_cast<size_t>(std::count(bytes.begin(), bytes.end(), kSep)) / 2);
+  return ForEachCanonical(bytes, [out](std::string_view name, std::string_view value) {
+    out->push_back({std::string(name), std::string(value)});
+  });
+}
+
+bool Labels::ParseCanonical(std::string_view bytes, Labels* out) {
+  std::vector<Label> labels;
+  if (!ParseItems(bytes, &labels)) return false;
   *out = FromSorted(std::move(labels));
   return true;
 }

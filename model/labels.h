@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/call_once.h"
+#include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "model/canonical_labels.h"
 
@@ -30,7 +31,8 @@ struct Label {
 // An immutable, sorted, duplicate-free list of labels. Copies share one immutable
 // representation, so copying is a reference count, not the strings: ingest hands the same label
 // set to every request that carries it. The canonical form and its hash are computed once per
-// representation, on first use. Thread-safe for const use.
+// representation, on first use; a label set made from its canonical form (FromCanonical) parses
+// its list on first use instead. Thread-safe for const use.
 class Labels {
  public:
   Labels() = default;
@@ -55,10 +57,21 @@ class Labels {
   static Labels FromSorted(std::vector<Label> sorted);
   // Sorts by name; for duplicate names the last one wins.
   static Labels FromUnsorted(std::vector<Label> labels);
+  // The labels whose canonical form is `canonical`, which they share rather than copy. Their
+  // list is parsed on first use of items() (or of what walks it); Get, Hash and the canonical
+  // form read `canonical` as it is. For holders that mostly need the canonical form: ingest's
+  // labels cache keeps one per series, and a write to a series storage already has reads only
+  // the canonical form. REQUIRES: `canonical` is the canonical form of labels whose names and
+  // values hold no 0xff byte (valid labels are UTF-8, which never holds it).
+  static Labels FromCanonical(CanonicalLabels canonical);
 
-  const std::vector<Label>& items() const { return rep_ != nullptr ? rep_->labels : kEmpty; }
+  const std::vector<Label>& items() const {
+    if (rep_ == nullptr) return kEmpty;
+    return rep_->from_canonical ? ParsedRep().labels : rep_->labels;
+  }
   size_t size() const { return items().size(); }
-  bool empty() const { return items().empty(); }
+  // The empty set has no representation (see rep_).
+  bool empty() const { return rep_ == nullptr; }
   std::vector<Label>::const_iterator begin() const { return items().begin(); }
   std::vector<Label>::const_iterator end() const { return items().end(); }
 
@@ -81,6 +94,10 @@ class Labels {
   CanonicalLabels Canonical() const;
   // Parses CanonicalBytes() output; false on malformed input.
   static bool ParseCanonical(std::string_view bytes, Labels* out);
+  // Calls `fn` with each name and value of CanonicalBytes() output, in order, without building
+  // a label set; false (after the labels before it) on malformed input.
+  static bool ForEachCanonical(std::string_view bytes,
+                               absl::FunctionRef<void(std::string_view name, std::string_view value)> fn);
   // The value of label `name` in CanonicalBytes() output, as Get: "" when it has none (or the
   // bytes are malformed). Spares building a label set to look at one label.
   static std::string_view GetCanonical(std::string_view bytes, std::string_view name);
@@ -110,15 +127,26 @@ class Labels {
   // allocation per set.
   struct Rep {
     mutable std::atomic<int64_t> refs{1};
-    std::vector<Label> labels;
-    // Filled once, under `canonical_once`, by the first CanonicalView(), Canonical() or Hash().
+    // Set at creation, except for a Rep made FromCanonical: then filled once, under
+    // `labels_once`, by the first items().
+    const bool from_canonical;
+    mutable absl::once_flag labels_once;
+    mutable std::vector<Label> labels;
+    // Set at creation by FromCanonical; otherwise filled once, under `canonical_once`, by the
+    // first CanonicalView(), Canonical() or Hash().
     mutable absl::once_flag canonical_once;
     mutable CanonicalLabels canonical;
+
+    explicit Rep(bool from_canonical) : from_canonical(from_canonical) {}
   };
 
   static const std::vector<Label> kEmpty;
 
+  // The representation with its canonical form, or its list, computed.
   const Rep& ComputedRep() const;
+  const Rep& ParsedRep() const;
+  // Appends the labels of CanonicalBytes() output to *out; false on malformed input.
+  static bool ParseItems(std::string_view bytes, std::vector<Label>* out);
   static void Ref(const Rep* rep) {
     if (rep != nullptr) rep->refs.fetch_add(1, std::memory_order_relaxed);
   }

@@ -103,6 +103,64 @@ TEST(CanonicalLabelsTest, SharedAcrossThreads) {
   EXPECT_EQ(labels.Canonical().bytes(), labels.CanonicalView());
 }
 
+TEST(LabelsTest, FromCanonicalIsTheSameLabelSet) {
+  const Labels original = Up();
+  const Labels labels = Labels::FromCanonical(original.Canonical());
+  // The canonical form is shared, not copied, and read without parsing.
+  EXPECT_EQ(labels.CanonicalView().data(), original.CanonicalView().data());
+  EXPECT_EQ(labels.Hash(), original.Hash());
+  EXPECT_EQ(labels.Get("job"), "api");
+  EXPECT_EQ(labels.Get("missing"), "");
+  EXPECT_FALSE(labels.empty());
+  // The list, parsed on first use, is the original's.
+  EXPECT_EQ(labels.items(), original.items());
+  EXPECT_EQ(labels.size(), 3u);
+  EXPECT_TRUE(labels.Has("a"));
+  EXPECT_EQ(labels, original);
+  EXPECT_EQ(Labels::Compare(labels, original), 0);
+  EXPECT_LT(labels, Up().With("job", "web"));
+  EXPECT_EQ(labels.ToString(), original.ToString());
+  EXPECT_EQ(labels.With("a", "c"), original.With("a", "c"));
+  // Copies share the parsed list.
+  const Labels copy = labels;  // NOLINT(performance-unnecessary-copy-initialization)
+  EXPECT_EQ(&copy.items(), &labels.items());
+  EXPECT_TRUE(Labels::FromCanonical(CanonicalLabels()).empty());
+  EXPECT_EQ(Labels::FromCanonical(CanonicalLabels()), Labels());
+}
+
+TEST(LabelsTest, FromCanonicalParsesOnceAcrossThreads) {
+  const Labels labels = Labels::FromCanonical(Up().Canonical());
+  std::vector<std::thread> threads;
+  std::vector<const std::vector<Label>*> seen(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      const Labels copy = labels;
+      seen[i] = &copy.items();
+      EXPECT_EQ(copy.Get("__name__"), "up");
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::vector<Label>* items : seen) {
+    EXPECT_EQ(items, seen[0]);
+    EXPECT_EQ(*items, Up().items());
+  }
+}
+
+TEST(LabelsTest, ForEachCanonicalWalksNamesAndValues) {
+  std::vector<Label> seen;
+  auto collect = [&seen](std::string_view name, std::string_view value) {
+    seen.push_back({std::string(name), std::string(value)});
+  };
+  EXPECT_TRUE(Labels::ForEachCanonical(Up().CanonicalView(), collect));
+  EXPECT_EQ(seen, Up().items());
+  seen.clear();
+  EXPECT_TRUE(Labels::ForEachCanonical("", collect));
+  EXPECT_TRUE(seen.empty());
+  // Malformed: the labels before the fault are walked, then false.
+  EXPECT_FALSE(Labels::ForEachCanonical("a\xff" "1\xff" "b\xffno-end", collect));
+  EXPECT_EQ(seen, (std::vector<Label>{{"a", "1"}}));
+}
+
 TEST(LabelsTest, MovedFromIsEmpty) {
   Labels labels = Up();
   Labels moved = std::move(labels);

@@ -7,7 +7,7 @@ namespace kura::shard {
 namespace {
 
 size_t Bytes(const EncodedSeries& series) {
-  size_t bytes = series.labels.CanonicalBytes().size();
+  size_t bytes = series.labels.CanonicalView().size();
   for (const std::string& chunk : series.chunks) bytes += chunk.size();
   return bytes;
 }

@@ -18,9 +18,8 @@ namespace {
 // about its size on the wire before compression.
 size_t ApproximateBytes(const model::TimeSeries& series) {
   size_t bytes = 16 * series.samples.size() + 8 * series.start_timestamps_ms.size();
-  for (const model::Label& label : series.labels)
-    bytes += label.name.size() + label.value.size() + 2;
-  return bytes;
+  // The canonical form's size is the labels' strings and a separator after each.
+  return bytes + series.labels.CanonicalView().size();
 }
 
 // What a metadata entry costs in flight: its strings.

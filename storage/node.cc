@@ -313,10 +313,12 @@ absl::Status Node::Rep::Validate(SeriesWrite* write, int64_t retention_min_time_
 void Node::Rep::AddPostings(const SeriesWrite& write, rocksdb::WriteBatch* batch) const {
   auto add = [&](int64_t partition) {
     batch->Put(postings_, PostingKey(partition, "", "", *write.ref), "").PermitUncheckedError();
-    for (const model::Label& label : *write.labels) {
-      batch->Put(postings_, PostingKey(partition, label.name, label.value, *write.ref), "")
-          .PermitUncheckedError();
-    }
+    // From the canonical form: a label set from ingest's cache has no parsed list to walk.
+    model::Labels::ForEachCanonical(
+        write.canonical.bytes, [&](std::string_view name, std::string_view value) {
+          batch->Put(postings_, PostingKey(partition, name, value, *write.ref), "")
+              .PermitUncheckedError();
+        });
   };
   int64_t indexed = write.head != nullptr ? write.head->indexed_partition : INT64_MIN;
   for (const model::Sample& sample : write.samples) {
