@@ -133,7 +133,7 @@ void AddStorageFlags(CLI::App* app, storage::NodeOptions* node) {
 // The remote-write receiver: standalone and receive.
 void AddRemoteWriteFlags(CLI::App* app, ingest::RemoteWriteOptions* remote_write) {
   AddFlag(app, "--remote-write.labels-cache-size", &remote_write->labels_cache_bytes,
-          "Memory for label sets already decoded and validated, ~700 bytes per active series "
+          "Memory for label sets already decoded and validated, ~300 bytes per active series "
           "(half of it should hold them all), e.g. 512MiB; 0 turns the cache off.")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("256MiB");
