@@ -96,8 +96,9 @@ class Labels {
   static bool ParseCanonical(std::string_view bytes, Labels* out);
   // Calls `fn` with each name and value of CanonicalBytes() output, in order, without building
   // a label set; false (after the labels before it) on malformed input.
-  static bool ForEachCanonical(std::string_view bytes,
-                               absl::FunctionRef<void(std::string_view name, std::string_view value)> fn);
+  static bool ForEachCanonical(
+      std::string_view bytes,
+      absl::FunctionRef<void(std::string_view name, std::string_view value)> fn);
   // The value of label `name` in CanonicalBytes() output, as Get: "" when it has none (or the
   // bytes are malformed). Spares building a label set to look at one label.
   static std::string_view GetCanonical(std::string_view bytes, std::string_view name);
