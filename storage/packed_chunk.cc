@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -286,6 +287,23 @@ bool ReadTimestampDeltas(std::string_view* in, int64_t first, uint64_t count,
   return true;
 }
 
+// One zstd context per thread for each direction: ZSTD_decompress and ZSTD_compress build and
+// free a context on every call, which costs more than decoding a series' few-kilobyte frame.
+struct ZstdContextFree {
+  void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
+  void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
+};
+
+ZSTD_DCtx* ThreadDecompressionContext() {
+  thread_local std::unique_ptr<ZSTD_DCtx, ZstdContextFree> context(ZSTD_createDCtx());
+  return context.get();
+}
+
+ZSTD_CCtx* ThreadCompressionContext() {
+  thread_local std::unique_ptr<ZSTD_CCtx, ZstdContextFree> context(ZSTD_createCCtx());
+  return context.get();
+}
+
 // Decompresses a zstd frame whose stated size lies in [min_size, max_size], so that a corrupt
 // header cannot make it allocate more than its count allows.
 bool Decompress(std::string_view frame, uint64_t min_size, uint64_t max_size,
@@ -296,15 +314,17 @@ bool Decompress(std::string_view frame, uint64_t min_size, uint64_t max_size,
     return false;
   }
   out->assign(size, '\0');
-  const size_t got = ZSTD_decompress(out->data(), out->size(), frame.data(), frame.size());
+  const size_t got = ZSTD_decompressDCtx(ThreadDecompressionContext(), out->data(), out->size(),
+                                         frame.data(), frame.size());
   return !ZSTD_isError(got) && got == size;
 }
 
 void AppendCompressed(std::string_view payload, std::string* out) {
   const size_t header_size = out->size();
   out->resize(header_size + ZSTD_compressBound(payload.size()));
-  const size_t written = ZSTD_compress(out->data() + header_size, out->size() - header_size,
-                                       payload.data(), payload.size(), kZstdLevel);
+  const size_t written =
+      ZSTD_compressCCtx(ThreadCompressionContext(), out->data() + header_size,
+                        out->size() - header_size, payload.data(), payload.size(), kZstdLevel);
   // Compressing into a buffer of ZSTD_compressBound bytes cannot fail.
   out->resize(header_size + (ZSTD_isError(written) ? 0 : written));
 }
