@@ -255,8 +255,21 @@ class ChunkIterator final : public model::SampleIterator {
   }
 
   absl::Status AppendRemaining(std::vector<model::Sample>* out) override {
-    // The first two samples are coded unlike the rest.
-    while (decoded_ < 2 && Next()) out->push_back(At());
+    // The first two samples are coded unlike the rest. Not by Next(), which would go on
+    // decoding one sample at a time up to the first in the range: a chunk that starts before
+    // the range is mostly skipped by AppendLater's loop.
+    while (!done_ && decoded_ < 2 && decoded_ < num_samples_) {
+      if (!DecodeSample()) {
+        FailAtSample();
+        return status_;
+      }
+      ++decoded_;
+      if (state_.t > max_time_ms_) {
+        done_ = true;
+      } else if (state_.t >= min_time_ms_) {
+        out->push_back(At());
+      }
+    }
     AppendLater(out);
     while (Next()) out->push_back(At());  // the end check; final: no virtual call
     return status_;

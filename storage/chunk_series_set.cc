@@ -187,6 +187,8 @@ class StoredChunksIterator : public model::SampleIterator {
     if (entry_ == nullptr) {
       entry_ = source_->chunks->Take();
       partition_index_ = -1;
+    } else if (advanced_) {
+      advanced_ = false;
     } else if (entry_->it->Valid()) {
       entry_->it->Next();
     }
@@ -215,8 +217,22 @@ class StoredChunksIterator : public model::SampleIterator {
           if (!IsPackedChunk(bytes)) {
             // Its time bounds would take a decode, and the iterator skips the samples before
             // the range anyway. The bytes stay valid until `it` moves, after this chunk.
-            chunk_ = NewChunkIterator(bytes, source_->min_time_ms, source_->max_time_ms);
-            return true;
+            if (min_time_ms >= source_->min_time_ms) {
+              chunk_ = NewChunkIterator(bytes, source_->min_time_ms, source_->max_time_ms);
+              return true;
+            }
+            // It starts before the range. Chunks of a series do not overlap, so if the next
+            // one starts by the range's start this one ends before it: skipped undecoded,
+            // which spares a query over the end of a partition decoding all its earlier
+            // chunks. Otherwise its bytes are kept, as the iterator has moved on.
+            straddling_.assign(bytes);
+            it->Next();
+            if (!NextStartsBy(source_->min_time_ms)) {
+              chunk_ = NewChunkIterator(straddling_, source_->min_time_ms, source_->max_time_ms);
+              advanced_ = true;
+              return true;
+            }
+            continue;
           }
           ChunkMeta meta;
           status_ = ReadChunkMeta(bytes, &meta);
@@ -245,6 +261,16 @@ class StoredChunksIterator : public model::SampleIterator {
     }
   }
 
+  // Whether the iterator is on a chunk of the series that starts at or before `time_ms`.
+  bool NextStartsBy(int64_t time_ms) const {
+    const rocksdb::Iterator* const it = entry_->it.get();
+    int64_t partition = 0, min_time_ms = 0;
+    uint64_t ref = 0;
+    return it->Valid() && it->key().starts_with(prefix_) &&
+           ParseChunkKey(it->key().ToStringView(), &partition, &ref, &min_time_ms) &&
+           min_time_ms <= time_ms;
+  }
+
   const ChunkSource* source_;
   uint64_t ref_;
   // Taken from the pool for the first chunk, given back after the last or on destruction.
@@ -252,6 +278,9 @@ class StoredChunksIterator : public model::SampleIterator {
   bool done_ = false;
   int partition_index_ = -1;
   std::string prefix_;
+  // A chunk that starts before the range, read after the iterator moved past it.
+  std::string straddling_;
+  bool advanced_ = false;  // the iterator is already on the chunk after chunk_'s
   std::unique_ptr<model::SampleIterator> chunk_;
   absl::Status status_;
 };

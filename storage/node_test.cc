@@ -217,6 +217,47 @@ TEST_F(NodeTest, SeriesSpanningManyChunksAndTwoPartitions) {
   EXPECT_EQ(got[0].second, Pairs(all));
 }
 
+// A read whose window starts inside a series' written chunks skips the chunks that end
+// before it; windows starting at, just before and just after every chunk boundary get exactly
+// their samples, read sample by sample and in bulk.
+TEST_F(NodeTest, WindowsStartingAnywhereAmongWrittenChunksGetExactlyTheirSamples) {
+  options_.max_samples_per_chunk = 7;
+  std::unique_ptr<Node> node = OpenNode();
+  ASSERT_NE(node, nullptr);
+  const std::vector<model::Sample> all = Range(kHourMs, kHourMs + 99 * 15000, 15000);
+  for (const char* name : {"a", "b"}) {
+    for (size_t i = 0; i < all.size(); i += 10) {
+      std::vector<model::Sample> part(all.begin() + i,
+                                      all.begin() + std::min(all.size(), i + 10));
+      ASSERT_TRUE(node->Write(Batch(L({{"__name__", "m"}, {"s", name}}), part)).ok());
+    }
+  }
+  ASSERT_GT(node->stats().chunks_written, 20);
+  const model::LabelMatcher m = M(MatchType::kEqual, "__name__", "m");
+  for (int64_t from = all.front().timestamp_ms - 5000; from <= all.back().timestamp_ms + 5000;
+       from += 5000) {
+    for (int64_t to : {from + 60000, INT64_MAX}) {
+      std::vector<std::pair<int64_t, double>> want;
+      for (const model::Sample& s : all) {
+        if (s.timestamp_ms >= from && s.timestamp_ms <= to) {
+          want.emplace_back(s.timestamp_ms, s.value);
+        }
+      }
+      std::vector<SeriesSamples> got = ReadAll(*node, {m}, from, to);
+      ASSERT_EQ(got.size(), 2u) << from;  // the partition's postings name both
+      for (const SeriesSamples& series : got) EXPECT_EQ(series.second, want) << from << ".." << to;
+
+      absl::StatusOr<std::unique_ptr<model::SeriesSet>> set = node->Select({m}, from, to);
+      ASSERT_TRUE(set.ok()) << set.status();
+      while ((*set)->Next()) {
+        std::vector<model::Sample> bulk;
+        ASSERT_TRUE((*set)->At().NewIterator()->AppendRemaining(&bulk).ok());
+        EXPECT_EQ(Pairs(bulk), want) << from << ".." << to;
+      }
+    }
+  }
+}
+
 // The series of one query share RocksDB iterators: series read in turn, interleaved, stopped
 // early or read twice must each still see only their own samples, across both partitions.
 TEST_F(NodeTest, SeriesOfOneQueryReadInAnyOrderSeeTheirOwnSamples) {
